@@ -1,0 +1,1 @@
+"""Per-stage configuration sections; assembled by :mod:`fgcm_db.config`."""
