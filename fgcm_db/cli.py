@@ -168,8 +168,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("simulate", cmd_simulate, "write a simulated survey tract with known truth")
     p.add_argument("--out", required=True, help="output directory")
-    p.add_argument("--preset", default="small", choices=["tiny", "small", "tract"])
-    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--preset", default="small", choices=["tiny", "small", "tract"],
+                   help="survey size: tiny (~10^4 star observations, g r), small (~2x10^5, g r i z), "
+                        "tract (~2x10^6, g r i z y); default small")
+    p.add_argument("--seed", type=int, default=1, help="random seed; a seed gives identical files (default 1)")
     p.add_argument("--atmosphere", default=None, help="FGCM-format atmosphere table to simulate with")
     p.add_argument("--sed-library", default=None, help="directory of Pickles-format stellar spectra")
     _config_option(p)
@@ -183,9 +185,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("calibrate-tract", cmd_calibrate_tract, "the whole tract calibration: LUT, stars, fit cycles, products")
     p.add_argument("--tract", type=int, default=None, help="tract id defined in the config (default: everything)")
-    p.add_argument("--max-cycles", type=int, default=5)
-    p.add_argument("--tolerance", type=float, default=0.005,
-                   help="convergence: largest change of reserved-star repeatability between cycles, mag")
+    p.add_argument("--max-cycles", type=int, default=None,
+                   help="fit cycles at most before the final no-fit cycle (default: [tract] max_cycles, 5)")
+    p.add_argument("--tolerance", type=float, default=None,
+                   help="convergence: every band's reserved-star repeatability improves by less than this "
+                        "between cycles, mag (default: [fit] convergence_tolerance, 0.005)")
     p.add_argument("--plots", default=None, help="write QA plots (PNG) to this directory")
     _config_option(p)
 
@@ -200,19 +204,33 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("query", help="SELECT / WITH / DESCRIBE / SHOW / EXPLAIN / SUMMARIZE statement")
     p.add_argument("--format", default="table", choices=["table", "csv", "json", "parquet"])
     p.add_argument("--out", default=None, help="write the result to this file")
-    p.add_argument("--max-rows", type=int, default=50, help="rows shown in table format")
+    p.add_argument("--max-rows", type=int, default=50, help="rows shown in table format (0: all)")
 
     p = add("info", cmd_info, "what the database holds")
 
     p = add("calibrate-exposure", cmd_calibrate_exposure,
             "calibrate one exposure: detect, measure, fit WCS and photometric zero-point")
     p.add_argument("--exposure", required=True, help="FITS exposure with IMAGE/MASK/VARIANCE HDUs")
-    p.add_argument("--refcat", required=True, help="reference catalog (parquet)")
-    p.add_argument("--icsrc", default=None, help="characterisation catalog to copy fields from")
-    p.add_argument("--band", default=None, help="band (default: from the FITS header)")
-    p.add_argument("--visit", type=int, default=None, help="visit id (default: from the header)")
-    p.add_argument("--detector", type=int, default=None, help="detector id (default: from the header)")
-    p.add_argument("--out-fits", default=None, help="write the calibrated exposure here")
+    p.add_argument("--refcat", required=True,
+                   help="reference catalog (parquet: ra, dec, <band>_mag|<band>_flux [nJy] and errors)")
+    p.add_argument("--icsrc", default=None, help="characterisation catalog (parquet/FITS) to copy calib_psf_* from")
+    p.add_argument("--band", default=None, help="band (default: from the header FILTER via [exposure] filter_to_band)")
+    p.add_argument("--physical-filter", default=None, help="physical filter (default: header FILTER, else the band)")
+    p.add_argument("--visit", type=int, default=None, help="visit id (default: header VISIT/EXPID)")
+    p.add_argument("--detector", type=int, default=None, help="detector id (default: header DETECTOR/CCDNUM)")
+    p.add_argument("--exposure-id", type=int, default=None, help="exposure id (default: visit * 1000 + detector)")
+    p.add_argument("--psf-fwhm", type=float, default=None,
+                   help="PSF FWHM, arcsec (default: header PSF_FWHM, else estimated from the image)")
+    p.add_argument("--no-astrometry", action="store_true", help="keep the starting WCS (no astrometric fit)")
+    p.add_argument("--no-photocal", action="store_true", help="skip the zero-point (status photocal_skipped)")
+    p.add_argument("--allow-astrometry-failure", action="store_true",
+                   help="record a failed astrometric fit (status astrometry_failed, ra/dec NULL) instead of exit 3")
+    p.add_argument("--allow-photocal-failure", action="store_true",
+                   help="record a failed zero-point (status photocal_failed) instead of exit 3")
+    p.add_argument("--mask-bad-variance", action="store_true",
+                   help="mask unmasked pixels with VARIANCE <= 0 or NaN as BAD instead of refusing the file")
+    p.add_argument("--out-sources", default=None, help="also write the sources as sourceTable_visit parquet")
+    p.add_argument("--out-fits", default=None, help="write the exposure with the fitted WCS and MAGZERO keys here")
     _config_option(p)
 
     p = add("demo", cmd_demo, "simulate a tract, ingest it and calibrate it end to end")

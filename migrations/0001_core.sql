@@ -39,7 +39,8 @@ CREATE TABLE detectors (
     fp_y        DOUBLE NOT NULL,      -- focal-plane y of the detector centre, mm
     pixel_scale DOUBLE NOT NULL,      -- arcsec / pixel
     rotation    DOUBLE NOT NULL,      -- degrees, detector x axis vs focal-plane x axis
-    is_science  BOOLEAN NOT NULL DEFAULT TRUE
+    is_science  BOOLEAN NOT NULL DEFAULT TRUE,
+    pixel_size_mm DOUBLE              -- mm / pixel
 );
 
 -- One row per visit (exposure); derived from the visit summary's per-detector rows.
@@ -61,7 +62,8 @@ CREATE TABLE visits (
     sky_bg          DOUBLE,           -- counts per pixel, median over detectors
     delta_aper      DOUBLE,           -- mag, median delta-aperture of the selected sources
     n_detectors     INTEGER,
-    source_file     VARCHAR           -- the visit summary file
+    source_file     VARCHAR,          -- the visit summary file
+    run_id          BIGINT            -- the ingest run that wrote this visit
 );
 
 -- One row per (visit, detector) of the visit summary.
@@ -103,16 +105,23 @@ CREATE TABLE sources (
     pixelFlags_edge                BOOLEAN,
     pixelFlags_cr                  BOOLEAN,
     pixelFlags_bad                 BOOLEAN,
+    pixelFlags_crCenter            BOOLEAN,
+    pixelFlags_interpolated        BOOLEAN,
+    pixelFlags_saturated           BOOLEAN,
+    centroid_flag                  BOOLEAN,
+    detect_isPrimary               BOOLEAN,
     sky_source                     BOOLEAN,
     deblend_nChild                 INTEGER,
     parentSourceId                 BIGINT,
     calib_psf_candidate            BOOLEAN,
     psfFlux                        DOUBLE,   -- counts
     psfFluxErr                     DOUBLE,   -- counts
+    psfFlux_flag                   BOOLEAN,
     ixx                            DOUBLE,   -- pixels^2
     iyy                            DOUBLE,
     ixy                            DOUBLE,
-    source_file                    VARCHAR
+    source_file                    VARCHAR,
+    source_row                     BIGINT    -- 0-based row of this source in source_file
 );
 
 -- The selected sources: one row per observation usable for calibration.
@@ -129,7 +138,7 @@ CREATE TABLE observations (
     healpix            BIGINT NOT NULL,  -- HEALPix nest pixel id at nside 16384 (order 14, ~12.9 arcsec)
     inst_flux          DOUBLE NOT NULL,  -- counts in the calibration aperture (background-subtracted when enabled)
     inst_flux_err      DOUBLE NOT NULL,  -- counts
-    inst_mag           DOUBLE NOT NULL,  -- mag per second of exposure: -2.5 log10(inst_flux / exptime)
+    inst_mag           DOUBLE NOT NULL,  -- mag per second of exposure: -2.5 log10(inst_flux / exptime) (includes delta_mag_bkg)
     inst_mag_err       DOUBLE NOT NULL,  -- mag
     delta_mag_aper     DOUBLE,           -- mag: -2.5 log10(F_12 / F_17); NULL when not finite
     delta_mag_aper_err DOUBLE,           -- mag
@@ -164,5 +173,6 @@ CREATE TABLE selection_summary (
     n_sky            BIGINT NOT NULL,  -- sky sources
     n_bad_coord      BIGINT NOT NULL,  -- non-finite coordinates
     n_bad_background BIGINT NOT NULL,  -- flux <= 0 after local-background subtraction
-    n_kept           BIGINT NOT NULL
+    n_kept           BIGINT NOT NULL,
+    run_id           BIGINT            -- the ingest run that wrote this row
 );

@@ -1,0 +1,663 @@
+"""One FGCM fit cycle on arrays (FGCM_ALGORITHM.md section 7), without touching storage.
+
+Order: time structure -> star SED slopes and colour cuts -> exposure selection (cycle 0: bright
+observations with the standard atmosphere; later: the previous cycle's grays with the current cuts)
+-> calibratable nights -> star re-flagging -> focal-plane outlier clip (cycles >= 1) -> step units ->
+fit (L-BFGS-B) -> m_std for every observation -> superstar (iterated with the star means) -> CCD and
+EXP gray -> selection, automatic cuts -> sigma_FGCM, repeatability -> QE slope, aperture correction ->
+sigma_cal -> zero-points and star magnitudes.
+
+The cycle protocol (FGCM_LESSONS.md 1): cycle 0 holds the atmosphere at the standard values; cycles
+below ``warm_start_from_cycle`` start the atmosphere from the standard values, later ones from the
+previous fit; the automatic cuts may only tighten; a final cycle does no fit and keeps the superstar.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+
+import numpy as np
+
+from ..configs.fit import FitConfig
+from ..progress import say
+from . import flags as F
+from .chisq import Chisq, FitData, minimize, step_units
+from .gray import CcdGray, ExpGray, auto_cuts, calibratable_nights, ccd_gray, exp_gray, select_exposures
+from .inputs import CycleInputs, FitState
+from .model import MC, chromatic_correction
+from .params import ATM_CLASSES, ParamLayout, pinned, visit_atmosphere
+from .sed import default_rules, derive_coefficients, fill_median, sed_slopes
+from .sigma import repeatability_and_sigma_fgcm, sigma_cal
+from .stats import group_median, mad_outliers, weighted_mean
+from .superstar import superstar_update
+from .zeropoints import ZeroPoints, compose, zeropoint_flags
+
+log = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass
+class CycleOutputs:
+    """Everything a cycle produces (arrays aligned with its CycleInputs); see tables.py for storage."""
+
+    cycle: int
+    final: bool
+    state: FitState
+    layout: ParamLayout
+    classes: np.ndarray
+    lower: np.ndarray
+    upper: np.ndarray
+    free: np.ndarray
+    units: np.ndarray
+    night_pivot: np.ndarray
+    night_fitted: np.ndarray
+    night_n_visits: np.ndarray
+    night_n_phot: np.ndarray
+    wash_start: np.ndarray
+    visit_night: np.ndarray
+    visit_epoch: np.ndarray
+    visit_flag: np.ndarray
+    visit_pwv: np.ndarray
+    visit_o3: np.ndarray
+    visit_tau: np.ndarray
+    visit_alpha: np.ndarray
+    visit_qe: np.ndarray
+    visit_aper: np.ndarray
+    ccd_chrom: np.ndarray
+    exp: ExpGray
+    pair_visit: np.ndarray
+    pair_detector: np.ndarray
+    ccd: CcdGray
+    superstar_applied: np.ndarray
+    superstar_err: np.ndarray
+    superstar_n: np.ndarray
+    mag_std: np.ndarray
+    mag_std_err: np.ndarray
+    mag_std_raw: np.ndarray
+    n_good: np.ndarray
+    n_total: np.ndarray
+    sed: np.ndarray
+    zeropoints: ZeroPoints
+    chi2_per_dof: float
+    n_evaluations: int
+    status: str
+    sigma_fgcm: np.ndarray
+    sigma_cal: np.ndarray
+    crunched_repeatability: np.ndarray
+    cuts_used: np.ndarray
+    converged: bool
+    n_fit_stars: np.ndarray
+
+
+def run_cycle(inp: CycleInputs, cfg: FitConfig, cycle: int, prev: FitState | None = None,
+              final: bool = False) -> CycleOutputs:
+    """Run one cycle; ``prev`` is the previous cycle's state (None for cycle 0)."""
+    return _Cycle(inp, cfg, cycle, prev, final).run()
+
+
+class _Cycle:
+    """The steps of one cycle, sharing the arrays they build."""
+
+    def __init__(self, inp: CycleInputs, cfg: FitConfig, cycle: int, prev: FitState | None, final: bool):
+        self.inp, self.cfg, self.cycle, self.prev, self.final = inp, cfg, cycle, prev, final
+        self.nb, self.nv, self.nd, self.ns = len(inp.bands), inp.n_visits, inp.n_detectors, inp.n_stars
+        self.nf = len(inp.filters)
+
+    # ------------------------------------------------------------------------------------------
+    def run(self) -> CycleOutputs:
+        self._time_structure()
+        self._observation_arrays()
+        self._initial_state()
+        self._sed_and_colour()
+        self._initial_selection()
+        self._fit()
+        self._after_fit()
+        return self._outputs()
+
+    # -- setup ---------------------------------------------------------------------------------
+    def _time_structure(self) -> None:
+        inp, cfg = self.inp, self.cfg
+        self.night_ids, self.visit_night = np.unique(inp.visit_night_id, return_inverse=True)
+        nn = len(self.night_ids)
+        tmin = np.full(nn, np.inf)
+        tmax = np.full(nn, -np.inf)
+        np.minimum.at(tmin, self.visit_night, inp.visit_mjd)
+        np.maximum.at(tmax, self.visit_night, inp.visit_mjd)
+        self.night_pivot = 0.5 * (tmin + tmax)
+        self.visit_dt = inp.visit_mjd - self.night_pivot[self.visit_night]
+        washes = np.asarray(cfg.wash_mjds, dtype=np.float64)
+        self.visit_wash = np.searchsorted(washes, inp.visit_mjd, side="right")
+        self.wash_start = np.concatenate([[inp.visit_mjd.min() - 1.0], washes])
+        self.visit_epoch = np.searchsorted(np.asarray(cfg.epoch_mjds, dtype=np.float64), inp.visit_mjd,
+                                           side="right")
+        self.n_epoch = len(cfg.epoch_mjds) + 1
+        self.layout = ParamLayout(nn, len(washes) + 1, self.nf, self.nb, self.nd, self.n_epoch)
+        self.visit_qe_dt = inp.visit_mjd - self.wash_start[self.visit_wash]
+
+    def _observation_arrays(self) -> None:
+        inp, cfg = self.inp, self.cfg
+        self.obs_band = inp.visit_band[inp.obs_visit]
+        self.group = inp.obs_star.astype(np.int64) * self.nb + self.obs_band
+        self.n_groups = self.ns * self.nb
+        self.err2 = inp.obs_err.astype(np.float64) ** 2 + cfg.sigma0_phot ** 2
+        self.weight = 1.0 / self.err2
+        key = inp.obs_visit.astype(np.int64) * self.nd + inp.obs_detector
+        ukey, self.obs_pair = np.unique(key, return_inverse=True)
+        self.pair_visit, self.pair_detector = ukey // self.nd, ukey % self.nd
+        secz = np.clip(inp.obs_secz, *inp.secz_range)
+        npair = len(ukey)
+        self.pair_secz = np.bincount(self.obs_pair, secz, minlength=npair) / np.bincount(self.obs_pair, minlength=npair)
+        self.dsecz = secz - self.pair_secz[self.obs_pair]
+        self.ss_key = ((self.visit_epoch[inp.obs_visit] * self.nf + inp.visit_filter[inp.obs_visit]) * self.nd
+                       + inp.obs_detector)
+        self.obs_reserved = inp.star_reserved[inp.obs_star]
+        self.chrom_key = inp.visit_filter[inp.obs_visit] * self.nd + inp.obs_detector
+        self.chrom_counts = np.bincount(self.chrom_key, minlength=self.nf * self.nd)
+        self.flat_counts = np.bincount(self.ss_key, minlength=self.n_epoch * self.nf * self.nd)
+        # the visit's median delta-aperture predicts each detector's aperture loss far better than the
+        # detector's own few stars do (measured on simulated tracts: 1.5-1.9 vs 7-9 mmag rms)
+        ok = np.isfinite(inp.obs_delta_aper)
+        self.visit_delta_aper = group_median(inp.obs_visit[ok], inp.obs_delta_aper[ok], self.nv)
+
+    def _initial_state(self) -> None:
+        inp, prev, lay = self.inp, self.prev, self.layout
+        std_p = lay.standard_vector(inp.std)
+        if prev is None:
+            std_p[lay.aper] = [self.cfg.aper_corr_input_slopes.get(b, 0.0) for b in inp.bands]
+            self.p_prev = std_p.copy()
+            known = np.isfinite(self.visit_delta_aper)
+            self.aper_pivot = np.nan_to_num(group_median(inp.visit_band[known], self.visit_delta_aper[known], self.nb))
+            self.cuts = np.array([[self.cfg.cut("exp_gray_photometric_cut", b), self.cfg.cut("exp_gray_high_cut", b)]
+                                  for b in inp.bands])
+        else:
+            self.p_prev = self._align_previous_vector(prev, std_p)
+            self.aper_pivot = prev.aper_pivot.copy()
+            self.cuts = prev.cuts.copy()
+        self.superstar = self._pinned_flat(self.p_prev)
+        self.superstar_at_start = self.superstar.copy()
+        self.visit_aper_x = np.nan_to_num(self.visit_delta_aper - self.aper_pivot[inp.visit_band])
+        self.std_p = std_p
+
+    def _align_previous_vector(self, prev: FitState, std_p: np.ndarray) -> np.ndarray:
+        lay = self.layout
+        old = ParamLayout(len(prev.night_ids), lay.n_wash, lay.n_filters, lay.n_bands)
+        p = std_p.copy()
+        pos = np.searchsorted(prev.night_ids, self.night_ids)
+        pos = np.clip(pos, 0, max(len(prev.night_ids) - 1, 0))
+        same = prev.night_ids[pos] == self.night_ids if len(prev.night_ids) else np.zeros(len(self.night_ids), bool)
+        for k in range(6):
+            p[lay.atm(k)][same] = prev.p[old.atm(k)][pos[same]]
+        p[6 * lay.n_nights:] = prev.p[6 * old.n_nights:]
+        return p
+
+    def _aper_correction(self, p: np.ndarray, x: np.ndarray, band: np.ndarray) -> np.ndarray:
+        """Aperture correction (mag) at delta-aperture offsets ``x`` from the band pivots."""
+        lay = self.layout
+        return (p[lay.aper][band] + p[lay.aper2][band] * x) * x
+
+    def _m_const(self) -> np.ndarray:
+        inp = self.inp
+        v = inp.obs_visit
+        return inp.obs_mag + inp.zp_ab
+
+    def _data(self, sel: np.ndarray | None, sed_obs: np.ndarray) -> FitData:
+        """FitData over the observations ``sel`` (None: all), with compact groups."""
+        inp = self.inp
+        idx = slice(None) if sel is None else sel
+        group = self.group[idx]
+        ug, g = np.unique(group, return_inverse=True)
+        return FitData(
+            pair=self.obs_pair[idx], dsecz=self.dsecz[idx], weight=self.weight[idx], group=g,
+            m_const=self._m_const()[idx], sed_slope=sed_obs[idx], i10_std=inp.i10_std[self.obs_band[idx]],
+            visit=inp.obs_visit[idx], band=self.obs_band[idx], aper_x=self.visit_aper_x[inp.obs_visit[idx]],
+            chrom_key=self.chrom_key[idx], chrom_counts=self.chrom_counts, flat_key=self.ss_key[idx],
+            flat_counts=self.flat_counts,
+            pair_filter=inp.filter_lut[inp.visit_filter[self.pair_visit]],
+            pair_detector=inp.detector_lut[self.pair_detector], pair_secz=self.pair_secz,
+            pair_pmb=inp.visit_pmb[self.pair_visit], pair_visit=self.pair_visit, visit_night=self.visit_night,
+            visit_dt=self.visit_dt, visit_wash=self.visit_wash, visit_qe_dt=self.visit_qe_dt,
+            visit_filter=inp.visit_filter, n_groups=len(ug), n_bands=self.nb,
+        )
+
+    def _model(self, sed_obs: np.ndarray, sel: np.ndarray | None = None) -> Chisq:
+        free = np.zeros(self.layout.size, dtype=bool)
+        return Chisq(self._data(sel, sed_obs), self.inp.passbands, self.layout, self.inp.std, free,
+                     chromatic=self.cfg.chromatic_correction)
+
+    def _magnitudes(self, p: np.ndarray, sed_obs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(m_std, delta_std) of every observation."""
+        model = self._model(sed_obs)
+        m, (_, _, _, i10, shift) = model.magnitudes(p)
+        delta = (chromatic_correction(sed_obs, i10 + shift, self.inp.i10_std[self.obs_band])
+                 if self.cfg.chromatic_correction else np.zeros_like(m))
+        return m, delta
+
+    def _means(self, m: np.ndarray, sel: np.ndarray):
+        """Weighted means per (star, band) over ``sel``: (mean, var_of_mean, n) flat arrays."""
+        w = np.where(sel, self.weight, 0.0)
+        sw = np.bincount(self.group, w, minlength=self.n_groups)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = np.where(sw > 0, np.bincount(self.group, w * m, minlength=self.n_groups) / sw, np.nan)
+            var = np.where(sw > 0, 1.0 / sw, np.nan)
+        n = np.bincount(self.group, sel, minlength=self.n_groups)
+        return mean, var, n
+
+    def _egray(self, m: np.ndarray, mean: np.ndarray, var_mean: np.ndarray, in_mean: np.ndarray):
+        """EGray = <m> - m and its variance (minus the mean's variance for members of the mean)."""
+        eg = mean[self.group] - m
+        vm = var_mean[self.group]
+        return eg, np.where(in_mean, self.err2 - vm, self.err2 + vm)
+
+    # -- SED slopes, colours, star flags -----------------------------------------------------
+    def _sed_and_colour(self) -> None:
+        inp, cfg = self.inp, self.cfg
+        order = [inp.bands[i] for i in np.argsort(inp.lambda_std)]
+        self.rules = {**default_rules(order), **cfg.sed_terms}
+        coeffs = dict(cfg.sed_coefficients)
+        missing = [b for b in inp.bands if b not in coeffs and self.rules.get(b)]
+        if missing:
+            derived = derive_coefficients(
+                inp.bands, dict(zip(inp.bands, inp.lambda_std)), inp.std_wavelength,
+                dict(zip(inp.bands, inp.std_throughput)), {b: self.rules[b] for b in missing})
+            coeffs.update(derived)
+        self.sed_coeffs = coeffs
+        self.star_flag = np.where(inp.star_reserved, F.STAR_RESERVED, 0).astype(np.int64)
+        self.sed_obs = np.zeros(inp.n_obs)
+        if self.prev is not None:
+            self._set_sed(self.prev.mean_mags)
+
+    def _set_sed(self, mean_mags: np.ndarray) -> None:
+        """SED slopes (frozen for the cycle) and colour cuts from mean magnitudes (n_stars, n_bands)."""
+        inp = self.inp
+        lam = dict(zip(inp.bands, inp.lambda_std))
+        raw = sed_slopes(mean_mags, inp.bands, lam, self.rules, self.sed_coeffs)
+        self.sed = fill_median(raw)
+        if self.cfg.chromatic_correction:
+            self.sed_obs = self.sed[self.inp.obs_star, self.obs_band]
+        bad = np.zeros(self.ns, dtype=bool)
+        col = {b: i for i, b in enumerate(inp.bands)}
+        for colour, (lo, hi) in self.cfg.star_color_cuts.items():
+            a, b = colour.split("-")
+            if a in col and b in col:
+                c = mean_mags[:, col[a]] - mean_mags[:, col[b]]
+                with np.errstate(invalid="ignore"):
+                    bad |= np.isfinite(c) & ((c < lo) | (c > hi))
+        self.star_flag = (self.star_flag & ~F.STAR_BAD_COLOR) | np.where(bad, F.STAR_BAD_COLOR, 0)
+
+    def _reflag_stars(self, good_obs: np.ndarray) -> None:
+        """TOO_FEW_OBS: fewer than min_obs_per_band good observations in a required band (or in every band)."""
+        inp, cfg = self.inp, self.cfg
+        n = np.bincount(self.group, good_obs, minlength=self.n_groups).reshape(self.ns, self.nb)
+        req = [inp.bands.index(b) for b in cfg.required_bands if b in inp.bands]
+        ok = (n[:, req] >= cfg.min_obs_per_band).all(axis=1) if req else (n >= cfg.min_obs_per_band).any(axis=1)
+        self.star_flag = (self.star_flag & ~F.STAR_TOO_FEW_OBS) | np.where(ok, 0, F.STAR_TOO_FEW_OBS)
+
+    def _good_star_obs(self) -> np.ndarray:
+        """Observations of stars without flags other than RESERVED."""
+        return (self.star_flag & ~F.STAR_RESERVED)[self.inp.obs_star] == 0
+
+    # -- exposure selection ------------------------------------------------------------------
+    def _visit_cut_arrays(self, cuts: np.ndarray):
+        b = self.inp.visit_band
+        var = np.array([self.cfg.cut("exp_var_gray_photometric_cut", x) for x in self.inp.bands])
+        return cuts[b, 0], cuts[b, 1], var[b]
+
+    def _initial_selection(self) -> None:
+        inp, cfg = self.inp, self.cfg
+        self.obs_outlier = np.zeros(inp.n_obs, dtype=bool)
+        if self.prev is None:
+            m, _ = self._magnitudes(self.std_p, np.zeros(inp.n_obs))
+            good = self._good_star_obs()
+            m_min = np.full(self.n_groups, np.inf)
+            np.minimum.at(m_min, self.group[good], m[good])
+            bright = good & (m - m_min[self.group] <= cfg.bright_obs_gray_max)
+            mean, _, _ = self._means(m, bright)
+            self._set_sed(mean.reshape(self.ns, self.nb))
+            good = self._good_star_obs()
+            eg = mean[self.group] - m
+            n = np.bincount(inp.obs_visit[good], minlength=self.nv)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                eg_init = np.bincount(inp.obs_visit[good], eg[good], minlength=self.nv) / n
+            flag = np.zeros(self.nv, dtype=np.int64)
+            flag[n == 0] |= F.EXP_NO_STARS
+            flag[(n > 0) & (n < cfg.min_star_per_exp)] |= F.EXP_TOO_FEW_STARS
+            flag[(n > 0) & (eg_init < cfg.exp_gray_initial_cut)] |= F.EXP_GRAY_TOO_NEGATIVE
+        else:
+            good = self._good_star_obs()
+            n_any = np.bincount(inp.obs_visit[good], minlength=self.nv)
+            prev_exp = ExpGray(self.prev.exp_gray, np.zeros(self.nv), self.prev.exp_gray_rms, np.zeros(self.nv),
+                               self.prev.exp_n_good_stars)
+            cuts = self.cuts.copy()
+            if self.prev.atm_frozen:
+                cuts[:, 0] = np.minimum(cuts[:, 0], cfg.exp_gray_initial_cut)
+            flag = select_exposures(prev_exp, n_any, *self._visit_cut_arrays(cuts), cfg.min_star_per_exp)
+        flag[~inp.filter_in_lut[inp.visit_filter]] |= F.EXP_BAND_NOT_IN_LUT
+        self.flag_before_nights = flag
+        self.visit_flag, self.night_ok = calibratable_nights(flag, self.visit_night, inp.fit_band[inp.visit_band],
+                                                             self.layout.n_nights, cfg.min_exp_per_night)
+        self._reflag_stars(self._good_star_obs() & (self.visit_flag[inp.obs_visit] == 0))
+        if self.prev is not None:
+            self._focal_plane_outliers(self.p_prev)
+
+    def _photometric_good(self) -> np.ndarray:
+        """Good observations of good stars (reserved included) on photometric visits, not outliers."""
+        return self._good_star_obs() & (self.visit_flag[self.inp.obs_visit] == 0) & ~self.obs_outlier
+
+    def _focal_plane_outliers(self, p: np.ndarray) -> None:
+        """Per-visit MAD clip of EGray (FGCM_ALGORITHM.md 5.7), then re-flag stars."""
+        m, _ = self._magnitudes(p, self.sed_obs)
+        sel = self._photometric_good()
+        mean, _, _ = self._means(m, sel)
+        eg = mean[self.group] - m
+        good = self._good_star_obs() & np.isfinite(eg)
+        idx = np.flatnonzero(good)
+        out = mad_outliers(self.inp.obs_visit[idx], eg[idx], self.nv, self.cfg.focal_plane_sigma_clip)
+        self.obs_outlier[idx[out]] = True
+        self._reflag_stars(self._photometric_good())
+
+    # -- the fit -----------------------------------------------------------------------------
+    def _fit_selection(self) -> np.ndarray:
+        inp = self.inp
+        sel = (self._photometric_good() & ~self.obs_reserved & inp.fit_band[self.obs_band]
+               & (self.star_flag[inp.obs_star] == 0))
+        n = np.bincount(self.group[sel], minlength=self.n_groups)
+        return sel & (n[self.group] >= 2)
+
+    def _fit(self) -> None:
+        inp, cfg, lay = self.inp, self.cfg, self.layout
+        sel = self._fit_selection()
+        self.fit_sel = sel
+        self.classes = lay.class_of()
+        self.lower, self.upper = lay.bounds(inp.std)
+        p0 = self.p_prev.copy()
+        if self.cycle < cfg.warm_start_from_cycle and not self.final:
+            p0[: 6 * lay.n_nights] = self.std_p[: 6 * lay.n_nights]
+        free = np.zeros(lay.size, dtype=bool)
+        self.atm_frozen = self.cycle == 0 and cfg.freeze_std_atmosphere_cycle0 and not self.final
+        if not self.final and sel.any():
+            if not self.atm_frozen:
+                for k in range(6):
+                    free[lay.atm(k)] = self.night_ok
+            free[lay.qe] = np.arange(lay.n_wash) >= 1
+            free[lay.qe_slope] = cfg.fit_qe_slope
+            free[lay.filt] = self._free_filters()
+            free[lay.aper] = free[lay.aper2] = cfg.aper_corr_fit
+            free[lay.chrom] = cfg.fit_ccd_chromaticity and cfg.chromatic_correction
+            free[lay.flat] = True
+        self.units = np.ones(lay.size)
+        if free.any():
+            probe = Chisq(self._data(sel, self.sed_obs), inp.passbands, lay, inp.std, free,
+                          chromatic=cfg.chromatic_correction)
+            units, touched = step_units(probe, p0, self.classes)
+            free &= touched
+            self.units = units
+        self.free = free
+        if sel.any():
+            chisq = Chisq(self._data(sel, self.sed_obs), inp.passbands, lay, inp.std, free,
+                          chromatic=cfg.chromatic_correction)
+            n_free = int(free.sum())
+            say(f"cycle {self.cycle}: fitting {n_free} parameters to {int(sel.sum())} observations "
+                f"of {len(np.unique(inp.obs_star[sel]))} stars")
+            outcome = minimize(chisq, p0, self.lower, self.upper, self.units,
+                               0 if self.final else cfg.max_iter, cfg.fit_gradient_tolerance)
+            self.p_fit, self.chi2, self.n_eval, self.status = (outcome.p, outcome.chi2_per_dof,
+                                                               outcome.n_evaluations, outcome.status)
+        else:
+            self.p_fit, self.chi2, self.n_eval, self.status = p0, float("nan"), 0, "no photometric data"
+
+    def _free_filters(self) -> np.ndarray:
+        """Filter offsets are free only for the non-standard filters of a band (the first is standard)."""
+        inp = self.inp
+        free = np.zeros(self.nf, dtype=bool)
+        seen: set[int] = set()
+        for f in range(self.nf):
+            b = int(inp.filter_band[f])
+            free[f] = b in seen and inp.filter_in_lut[f]
+            seen.add(b)
+        return free
+
+    # -- after the fit -----------------------------------------------------------------------
+    def _after_fit(self) -> None:
+        inp, cfg = self.inp, self.cfg
+        m, self.delta = self._magnitudes(self.p_fit, self.sed_obs)
+        if self.cycle == 0 and self.prev is None:
+            self._focal_plane_outliers(self.p_fit)
+        self.superstar = self._pinned_flat(self.p_fit)
+        if not self.final:
+            m = self._iterate_superstar(m)
+            self.p_fit = self.p_fit.copy()
+            self.p_fit[self.layout.flat] = self.superstar.reshape(-1)
+        self.m = m
+        sel = self._photometric_good()
+        mean, var_mean, n_good = self._means(m, sel)
+        eg, egvar = self._egray(m, mean, var_mean, sel)
+        self.mean, self.n_good_group = mean, n_good
+        gray_sel = (self._good_star_obs() & ~self.obs_reserved & ~self.obs_outlier & np.isfinite(eg)
+                    & (egvar > 0) & (egvar < cfg.ccd_gray_max_star_err ** 2))
+        tilings = n_good[self.group].astype(np.float64)
+        npair = len(self.pair_visit)
+        idx = np.flatnonzero(gray_sel)
+        self.ccd = ccd_gray(self.obs_pair[idx], npair, eg[idx], egvar[idx], tilings[idx], self.delta[idx],
+                            cfg.min_star_per_ccd, cfg.max_ccd_gray_err)
+        self.exp = exp_gray(self.pair_visit, self.nv, self.ccd, self.nd)
+        good_any = self._good_star_obs() & ~self.obs_outlier
+        n_any = np.bincount(inp.obs_visit[good_any], minlength=self.nv)
+        self.cuts_used = self.cuts.copy()
+        if self.atm_frozen:
+            # grays of a frozen-atmosphere cycle still hold each night's atmosphere: only the initial
+            # cut applies, so that a hazy night is not shut out of the fit for good
+            self.cuts_used[:, 0] = min(cfg.exp_gray_initial_cut, float(self.cuts[:, 0].min()))
+        flag = select_exposures(self.exp, n_any, *self._visit_cut_arrays(self.cuts_used), cfg.min_star_per_exp)
+        flag[~inp.filter_in_lut[inp.visit_filter]] |= F.EXP_BAND_NOT_IN_LUT
+        self.post_flag, self.night_ok_post = calibratable_nights(
+            flag, self.visit_night, inp.fit_band[inp.visit_band], self.layout.n_nights, cfg.min_exp_per_night)
+        self._sigmas(eg, egvar, sel)
+        self._next_cuts()
+        self._star_mags(m, sel)
+        self._sigma_cal()
+        self._zeropoints()
+
+    def _iterate_superstar(self, m: np.ndarray) -> np.ndarray:
+        """Re-estimate the superstar with the star means recomputed each time (FGCM_LESSONS.md 3)."""
+        cfg = self.cfg
+        nk = self.superstar.size
+        flat = self.superstar.reshape(-1).copy()
+        for _ in range(cfg.superstar_iterations):
+            sel = self._photometric_good()
+            mean, var_mean, _ = self._means(m, sel)
+            eg, egvar = self._egray(m, mean, var_mean, sel)
+            use = (sel & ~self.obs_reserved & np.isfinite(eg) & (egvar > 0)
+                   & (egvar < cfg.ccd_gray_max_star_err ** 2))
+            idx = np.flatnonzero(use)
+            new, err, n, _ = superstar_update(self.ss_key[idx], nk, eg[idx], egvar[idx], flat, cfg.superstar_sigma_clip)
+            delta = self._zero_mean_per_filter(new - flat)
+            flat = flat + delta
+            m = m + delta[self.ss_key]
+            self.superstar_err, self.superstar_n = err, n
+            if np.max(np.abs(delta)) < 1e-5:
+                break
+        self.superstar = flat.reshape(self.superstar.shape)
+        return m
+
+    def _zero_mean_per_filter(self, delta: np.ndarray) -> np.ndarray:
+        """Remove the focal-plane mean of a superstar increment per (epoch, filter), with the weights of
+        the fit's constraint (:func:`params.pinned`): the mean is degenerate with the star magnitudes,
+        and pinning it stops a drift from the asymmetric outlier clip across the iterations."""
+        return pinned(delta.reshape(-1, self.nd), self.flat_counts.reshape(-1, self.nd)).reshape(-1)
+
+    def _pinned_flat(self, p: np.ndarray) -> np.ndarray:
+        """The superstar (n_epochs, n_filters, n_detectors), mag, from the fit vector."""
+        u = p[self.layout.flat].reshape(-1, self.nd)
+        return pinned(u, self.flat_counts.reshape(-1, self.nd)).reshape(self.n_epoch, self.nf, self.nd)
+
+    def _sigmas(self, eg: np.ndarray, egvar: np.ndarray, sel: np.ndarray) -> None:
+        inp, cfg = self.inp, self.cfg
+        self.sigma_fgcm = np.full(self.nb, np.nan)
+        self.repeatability = np.full(self.nb, np.nan)
+        self.crunched_rep = np.full(self.nb, np.nan)
+        gray_obs = np.where(self.ccd.good, self.ccd.gray, np.nan)[self.obs_pair]
+        mc = self.m + gray_obs
+        csel = sel & np.isfinite(gray_obs)
+        cmean, cvar, _ = self._means(np.where(csel, mc, 0.0), csel)
+        ceg, cegvar = self._egray(mc, cmean, cvar, csel)
+        self.crunched = (mc, cmean, csel)
+        for b in range(self.nb):
+            inb = sel & (self.obs_band == b)
+            _, self.sigma_fgcm[b] = repeatability_and_sigma_fgcm(eg[inb], egvar[inb], cfg.sig_fgcm_max_err,
+                                                                 cfg.sig_fgcm_max_egray)
+            res = inb & self.obs_reserved
+            self.repeatability[b], _ = repeatability_and_sigma_fgcm(eg[res], egvar[res], cfg.sig_fgcm_max_err,
+                                                                    cfg.sig_fgcm_max_egray)
+            cres = csel & (self.obs_band == b) & self.obs_reserved
+            self.crunched_rep[b], _ = repeatability_and_sigma_fgcm(ceg[cres], cegvar[cres], cfg.sig_fgcm_max_err,
+                                                                   cfg.sig_fgcm_max_egray)
+        self.sigma_fgcm = np.where(np.isfinite(self.sigma_fgcm), self.sigma_fgcm, 0.05)
+
+    def _next_cuts(self) -> None:
+        cfg, inp = self.cfg, self.inp
+        nxt = self.cuts.copy()
+        if self.atm_frozen:
+            self.next_cuts = nxt
+            return
+        for b in range(self.nb):
+            use = (inp.visit_band == b) & (self.post_flag == 0) & (self.exp.n_good_stars >= cfg.min_star_per_exp)
+            rep = self.repeatability[b] if cfg.use_repeatability_for_exp_gray_cuts else None
+            nxt[b] = auto_cuts(self.exp.gray[use], self.cuts[b, 0], self.cuts[b, 1], cfg.auto_photometric_cut_nsig,
+                               cfg.auto_high_cut_nsig, cfg.auto_photometric_cut_step, cfg.cuts_only_tighten, rep)
+        self.next_cuts = nxt
+
+    def _star_mags(self, m: np.ndarray, sel: np.ndarray) -> None:
+        mc, cmean, csel = self.crunched
+        _, cvar, cn = self._means(np.where(csel, mc, 0.0), csel)
+        shape = (self.ns, self.nb)
+        self.mag_std = cmean.reshape(shape)
+        self.mag_std_err = np.sqrt(cvar).reshape(shape)
+        self.mag_std_raw = self.mean.reshape(shape)
+        self.n_good = cn.reshape(shape)
+        self.n_total = np.bincount(self.group, minlength=self.n_groups).reshape(shape)
+
+    def _sigma_cal(self) -> None:
+        inp, cfg = self.inp, self.cfg
+        mc, cmean, csel = self.crunched
+        self.sigma_cal = np.full(self.nb, np.nan)
+        gray_err = np.where(self.ccd.good, self.ccd.err, np.nan)[self.obs_pair]
+        til = np.where(self.ccd.good, self.ccd.tilings, np.nan)[self.obs_pair]
+        for b in range(self.nb):
+            use = np.flatnonzero(csel & self.obs_reserved & (self.obs_band == b) & (til >= 2))
+            if len(use) < 10:
+                continue
+            ustar, star = np.unique(inp.obs_star[use], return_inverse=True)
+            resid = mc[use] - cmean[self.group[use]]
+            term = self.sigma_fgcm[b] ** 2 / np.maximum(til[use] - 1, 1) + gray_err[use] ** 2
+            star_mag = self.mag_std[ustar, b]
+            self.sigma_cal[b] = sigma_cal(star, resid, inp.obs_err[use] ** 2, star_mag, term,
+                                          tuple(cfg.sigma_cal_range), tuple(cfg.sigma_cal_fit_percentile))
+        self.sigma_cal = np.where(np.isfinite(self.sigma_cal), self.sigma_cal, cfg.sigma_cal_range[0])
+
+    # -- zero-points -------------------------------------------------------------------------
+    def visit_atmosphere(self):
+        return visit_atmosphere(self.p_fit, self.layout, self.inp.std, self.visit_night, self.visit_dt)
+
+    def _zeropoints(self) -> None:
+        inp, cfg, lay = self.inp, self.cfg, self.layout
+        nv, nd = self.nv, self.nd
+        atm = self.visit_atmosphere()
+        self.atm = atm
+        vv = np.repeat(np.arange(nv), nd)
+        dd = np.tile(np.arange(nd), nv)
+        in_lut = inp.filter_in_lut[inp.visit_filter[vv]]
+        i0 = np.full(nv * nd, np.nan)
+        i10 = np.full(nv * nd, np.nan)
+        ok = in_lut & np.isfinite(inp.visit_det_secz.reshape(-1))
+        if ok.any():
+            secz = np.clip(inp.visit_det_secz.reshape(-1)[ok], *inp.secz_range)
+            a, b = inp.passbands.integrals(
+                inp.filter_lut[inp.visit_filter[vv[ok]]], inp.detector_lut[dd[ok]], atm.ln_pwv[vv[ok]],
+                atm.o3[vv[ok]], atm.ln_tau[vv[ok]], atm.alpha[vv[ok]], secz, inp.visit_pmb[vv[ok]])
+            i0[ok], i10[ok] = a, np.asarray(b) / np.asarray(a)
+        u = self.p_fit[lay.chrom].reshape(self.nf, nd)
+        self.ccd_chrom = pinned(u, self.chrom_counts.reshape(self.nf, nd))
+        i10 = i10 + self.ccd_chrom[inp.visit_filter[vv], dd]
+        self.visit_qe = self.p_fit[lay.qe][self.visit_wash] + self.p_fit[lay.qe_slope][self.visit_wash] * self.visit_qe_dt
+        filt = self.p_fit[lay.filt][inp.visit_filter]
+        ss = self.superstar[self.visit_epoch[vv], inp.visit_filter[vv], dd]
+        vb = inp.visit_band
+        self.visit_aper = self._aper_correction(self.p_fit, self.visit_aper_x, vb)
+        static = (ss + (self.visit_qe + filt + self.visit_aper + 2.5 * np.log10(inp.visit_exptime))[vv]
+                  + inp.zp_ab).reshape(nv, nd)
+        full = lambda x, fill=np.nan: _scatter_pairs(x, self.pair_visit, self.pair_detector, nv, nd, fill)  # noqa: E731
+        exp = self.exp
+        recover_ok = ((exp.err <= cfg.exp_gray_err_recover_cut)
+                      & (exp.rms <= np.sqrt([cfg.cut("exp_var_gray_photometric_cut", inp.bands[b])
+                                             for b in inp.visit_band]))
+                      & (exp.gray >= cfg.exp_gray_recover_cut))
+        good_til = np.where(self.ccd.good, self.ccd.tilings * self.ccd.n_stars, 0.0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            exp_til = (np.bincount(self.pair_visit, good_til, minlength=nv)
+                       / np.bincount(self.pair_visit, np.where(self.ccd.good, self.ccd.n_stars, 0), minlength=nv))
+        self.zp = compose(
+            zeropoint_flags(self.post_flag, inp.fit_band[vb]), i0.reshape(nv, nd), i10.reshape(nv, nd), static,
+            full(self.ccd.gray), full(self.ccd.err), full(self.ccd.good, False).astype(bool), full(self.ccd.tilings),
+            full(self.ccd.delta_chrom), exp.gray, exp.err, exp.rms, exp.n_good_ccds, exp_til, recover_ok,
+            self.sigma_fgcm[vb], self.sigma_cal[vb], cfg.min_ccd_per_exp)
+
+    # -- outputs -----------------------------------------------------------------------------
+    def _outputs(self) -> CycleOutputs:
+        inp, lay = self.inp, self.layout
+        atm = self.atm
+        n_phot_night = np.bincount(self.visit_night, (self.post_flag == 0) & inp.fit_band[inp.visit_band],
+                                   minlength=lay.n_nights)
+        converged = False
+        if self.prev is not None:
+            with np.errstate(invalid="ignore"):
+                diff = self.prev.repeatability - self.repeatability
+            converged = bool(np.all(~np.isfinite(diff) | (diff < self.cfg.convergence_tolerance)))
+        fit_star_obs = self.fit_sel
+        n_fit_stars = np.array([len(np.unique(inp.obs_star[fit_star_obs & (self.obs_band == b)]))
+                                for b in range(self.nb)])
+        state = FitState(
+            p=self.p_fit.copy(), night_ids=self.night_ids,
+            superstar=self.superstar.copy(), aper_pivot=self.aper_pivot.copy(), exp_gray=self.exp.gray.copy(), exp_gray_rms=self.exp.rms.copy(),
+            exp_n_good_stars=self.exp.n_good_stars.copy(), star_flag=self.star_flag.copy(),
+            mean_mags=self.mag_std_raw.copy(), cuts=self.next_cuts.copy(), repeatability=self.repeatability.copy(),
+            atm_frozen=self.atm_frozen,
+        )
+        _ = ATM_CLASSES
+        return CycleOutputs(
+            cycle=self.cycle, final=self.final, state=state, layout=lay, classes=self.classes, lower=self.lower,
+            upper=self.upper, free=self.free, units=self.units, night_pivot=self.night_pivot,
+            night_fitted=self.free[lay.atm(2)] if lay.n_nights else np.zeros(0, bool),
+            night_n_visits=np.bincount(self.visit_night, minlength=lay.n_nights), night_n_phot=n_phot_night,
+            wash_start=self.wash_start, visit_night=self.visit_night, visit_epoch=self.visit_epoch, visit_flag=self.post_flag,
+            visit_pwv=np.exp(atm.ln_pwv), visit_o3=atm.o3, visit_tau=np.exp(atm.ln_tau), visit_alpha=atm.alpha,
+            visit_qe=self.visit_qe, visit_aper=self.visit_aper, ccd_chrom=self.ccd_chrom, exp=self.exp, pair_visit=self.pair_visit,
+            pair_detector=self.pair_detector, ccd=self.ccd, superstar_applied=self.superstar_at_start,
+            superstar_err=getattr(self, "superstar_err", np.full(self.superstar.size, np.nan)).reshape(self.superstar.shape),
+            superstar_n=getattr(self, "superstar_n", np.zeros(self.superstar.size, np.int64)).reshape(self.superstar.shape),
+            mag_std=self.mag_std, mag_std_err=self.mag_std_err, mag_std_raw=self.mag_std_raw, n_good=self.n_good,
+            n_total=self.n_total, sed=self.sed, zeropoints=self.zp, chi2_per_dof=self.chi2,
+            n_evaluations=self.n_eval, status=self.status, sigma_fgcm=self.sigma_fgcm, sigma_cal=self.sigma_cal,
+            crunched_repeatability=self.crunched_rep, cuts_used=self.cuts_used, converged=converged,
+            n_fit_stars=n_fit_stars,
+        )
+
+
+def _scatter_pairs(values: np.ndarray, pair_visit: np.ndarray, pair_detector: np.ndarray, nv: int, nd: int,
+                   fill=np.nan) -> np.ndarray:
+    """(n_visits, n_detectors) array from per-pair values."""
+    out = np.full((nv, nd), fill, dtype=np.asarray(values).dtype if fill is not np.nan else np.float64)
+    out[pair_visit, pair_detector] = values
+    return out
+
+
+def summary_line(out: CycleOutputs, inp: CycleInputs) -> str:
+    """One line per cycle: per band photometric visits, repeatability (mmag), sigma_FGCM (mmag)."""
+    parts = []
+    for b, band in enumerate(inp.bands):
+        n_phot = int(((out.visit_flag == 0) & (inp.visit_band == b)).sum())
+        rep = out.state.repeatability[b] * 1000
+        parts.append(f"{band}: {n_phot} phot. visits, rep {rep:.2f} mmag, sigma_FGCM {out.sigma_fgcm[b] * 1000:.2f} mmag")
+    return f"cycle {out.cycle} ({out.status}, chi2/dof {out.chi2_per_dof:.3f}): " + "; ".join(parts)
+
+
+__all__ = ["CycleOutputs", "run_cycle", "summary_line", "MC", "weighted_mean"]

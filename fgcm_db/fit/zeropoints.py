@@ -1,0 +1,83 @@
+"""Zero-points per (visit, detector) with flags and errors (FGCM_ALGORITHM.md 5.8, 6.5, 8.1).
+
+``zp = 2.5 log10 I0 + superstar + QE_sys + FilterOffset + aper_corr + 2.5 log10 exptime + ZP_AB + gray``,
+I0 at the detector centre's sec z with the visit's fitted atmosphere. ``gray`` is the detector gray
+when good, else the exposure gray of a well-measured visit ("recovered"), else no zero-point.
+Unlike the reference (15.7), ``photometric`` is reported separately from the flag bits.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from . import flags as F
+from .model import MC
+
+
+@dataclasses.dataclass
+class ZeroPoints:
+    """Arrays of shape (n_visits, n_detectors); NaN where undefined."""
+
+    flag: np.ndarray
+    zp: np.ndarray
+    zp_err: np.ndarray
+    i0: np.ndarray
+    i10: np.ndarray
+    gray: np.ndarray
+    gray_var: np.ndarray
+    tilings: np.ndarray
+    fp_gray: np.ndarray
+    fp_gray_var: np.ndarray
+    delta_chrom: np.ndarray
+
+
+def zeropoint_flags(exp_flag: np.ndarray, fit_band: np.ndarray) -> np.ndarray:
+    """Base zero-point flag per visit from its exposure flag."""
+    out = np.where(exp_flag == 0, np.where(fit_band, F.ZP_PHOTOMETRIC_FIT, F.ZP_PHOTOMETRIC_NOTFIT), 0)
+    nofit = (exp_flag & F.EXP_TOO_FEW_EXP_ON_NIGHT) != 0
+    out = np.where((exp_flag != 0) & ~nofit, F.ZP_NONPHOTOMETRIC_FIT_NIGHT, out)
+    out = np.where(nofit, F.ZP_NOFIT_NIGHT, out)
+    cannot = (exp_flag & (F.EXP_NO_STARS | F.EXP_BAND_NOT_IN_LUT)) != 0
+    return np.where(cannot, F.ZP_CANNOT_COMPUTE, out).astype(np.int64)
+
+
+def compose(base_flag: np.ndarray, i0: np.ndarray, i10: np.ndarray, static: np.ndarray,
+            ccd_gray: np.ndarray, ccd_err: np.ndarray, ccd_good: np.ndarray, ccd_tilings: np.ndarray,
+            ccd_delta_chrom: np.ndarray, exp_gray: np.ndarray, exp_err: np.ndarray, exp_rms: np.ndarray,
+            exp_n_good_ccds: np.ndarray, exp_tilings: np.ndarray, recover_ok: np.ndarray,
+            sigma_fgcm: np.ndarray, sigma_cal: np.ndarray, min_ccd_per_exp: int) -> ZeroPoints:
+    """Zero-points from their components.
+
+    Parameters
+    ----------
+    base_flag : (V,) from :func:`zeropoint_flags`. i0, i10 : (V, D). static : (V, D) mag, every term
+    but 2.5 log10 I0 and the gray. ccd_* : (V, D) detector grays (good: bool). exp_* : (V,) exposure
+    gray statistics; recover_ok : (V,) the visit may recover detectors. sigma_fgcm, sigma_cal : (V,) of
+    the visit's band, mag.
+    """
+    nv, nd = i0.shape
+    flag = np.repeat(base_flag[:, None], nd, axis=1)
+    fp_ok = exp_n_good_ccds >= min_ccd_per_exp
+    fp_gray = np.where(fp_ok, exp_gray, np.nan)
+    fp_var = np.where(fp_ok, exp_rms ** 2, np.nan)
+    recover = (recover_ok & fp_ok & np.isfinite(exp_gray))[:, None] & ~ccd_good
+    gray = np.where(ccd_good, ccd_gray, np.where(recover, exp_gray[:, None], np.nan))
+    gray_var = np.where(ccd_good, ccd_err ** 2, np.where(recover, (exp_rms ** 2)[:, None], np.nan))
+    tilings = np.where(ccd_good, ccd_tilings, np.where(recover, exp_tilings[:, None], np.nan))
+    computable = (flag & (F.ZP_PHOTOMETRIC_FIT | F.ZP_PHOTOMETRIC_NOTFIT | F.ZP_NONPHOTOMETRIC_FIT_NIGHT)) != 0
+    nofit = (flag & F.ZP_NOFIT_NIGHT) != 0
+    ok_i0 = np.isfinite(i0) & (i0 > 0)
+    has_gray = np.isfinite(gray)
+    flag = np.where(computable & ~(has_gray & ok_i0), flag | F.ZP_TOO_FEW_STARS_ON_CCD, flag)
+    flag = np.where(nofit & ~(ccd_good & ok_i0), flag | F.ZP_CANNOT_COMPUTE, flag)
+    gray = np.where(nofit & ~ccd_good, np.nan, gray)
+    valid = (computable | nofit) & ((flag & (F.ZP_CANNOT_COMPUTE | F.ZP_TOO_FEW_STARS_ON_CCD)) == 0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        zp = np.where(valid, MC * np.log(i0) + static + gray, np.nan)
+        err2 = (sigma_fgcm ** 2)[:, None] / np.maximum(tilings - 1.0, 1.0) + gray_var + (sigma_cal ** 2)[:, None]
+    zp_err = np.where(valid, np.sqrt(err2), np.nan)
+    return ZeroPoints(flag, zp, zp_err, i0, i10, np.where(valid, gray, np.nan), np.where(valid, gray_var, np.nan),
+                      np.where(valid, tilings, np.nan), np.repeat(fp_gray[:, None], nd, axis=1),
+                      np.repeat(fp_var[:, None], nd, axis=1), ccd_delta_chrom)

@@ -1,0 +1,2 @@
+-- Empties lut_axes before make-lut writes a new look-up table.
+DELETE FROM lut_axes

@@ -1,0 +1,2 @@
+-- Empties lut_values before make-lut writes a new look-up table.
+DELETE FROM lut_values

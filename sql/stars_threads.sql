@@ -1,0 +1,2 @@
+-- Session setting for build-stars: DuckDB worker threads ($threads).
+SET threads = $threads;
