@@ -120,6 +120,11 @@ class Atmosphere:
     name = "atmosphere"
     site: Site | None = None
 
+    def ranges(self) -> dict[str, tuple[float, float]]:
+        """Parameter ranges the model is defined on (pwv_mm, o3_du, secz); beyond them it is clipped.
+        Empty for a model valid everywhere."""
+        return {}
+
     def molecular_transmission(self, wavelength_nm, pwv_mm, o3_du, airmass, pressure_hpa) -> np.ndarray:
         """Transmission without aerosols; shapes as in :meth:`transmission`."""
         raise NotImplementedError
@@ -377,6 +382,11 @@ class FgcmAtmosphereTable(Atmosphere):
         self._o3 = o3_atm[:no3, :nz]
         self._o2 = o2_atm[:nz]
         self._ray = ray_atm[:nz]
+
+    def ranges(self) -> dict[str, tuple[float, float]]:
+        pwv = np.exp(self.pwv_nodes) if self.pwv_log else self.pwv_nodes
+        return {"pwv_mm": (float(pwv[0]), float(pwv[-1])), "o3_du": (float(self.o3_nodes[0]), float(self.o3_nodes[-1])),
+                "secz": (float(self.secz_nodes[0]), float(self.secz_nodes[-1]))}
 
     def standard_parameters(self) -> dict:
         """PARS standard values; pressure = PMBELEVATION, the pressure the components hold at."""

@@ -114,8 +114,8 @@ class Database:
             text = str(exc)
             if "lock" in text.lower():
                 raise DatabaseBusyError(
-                    f"database {self.path} is in use by another fgcm-db process that is writing it; "
-                    "wait for it to finish and try again"
+                    f"database {self.path} is in use by another process "
+                    f"({'a writer' if read_only else 'a reader or a writer'}); wait for it to finish and try again"
                 ) from None
             raise FgcmDbError(f"cannot open database {self.path}: {text.splitlines()[0]}") from None
         except duckdb.Error as exc:
@@ -197,12 +197,15 @@ class Database:
         return self.con.execute(text, bind_parameters(text, params))
 
     def fetch_arrow(self, name: str, params: Mapping[str, Any] | None = None):
-        """Run ``sql/<name>.sql`` and return its result as a pyarrow Table."""
-        return self.execute(name, params).fetch_arrow_table()
+        """Run ``sql/<name>.sql`` and return its result as a pyarrow Table (no intermediate copy)."""
+        text = sql_text(name)
+        return self.con.sql(text, params=bind_parameters(text, params)).to_arrow_table()
 
     def fetch_polars(self, name: str, params: Mapping[str, Any] | None = None):
-        """Run ``sql/<name>.sql`` and return its result as a polars DataFrame."""
-        return self.execute(name, params).pl()
+        """Run ``sql/<name>.sql`` and return its result as a polars DataFrame (zero-copy from Arrow)."""
+        import polars as pl
+
+        return pl.from_arrow(self.fetch_arrow(name, params))
 
     def table_exists(self, table: str) -> bool:
         return bool(

@@ -1,27 +1,31 @@
 """``fgcm-db ingest``: load source catalogs, the visit summary, the camera and a reference catalog.
 
-Inputs are read and checked before the database is touched where possible (file formats, column
-names and types, the visit summary); then, in one stage transaction: the ingested visits' old rows
-are deleted from every per-visit table, sources are loaded (parquet by DuckDB's reader with column
-projection, src FITS through Arrow), checked row by row in SQL, selected (``sql/select_candidates.sql``)
-and turned into ``observations`` group by group of visits, and ``visits``, ``visit_detectors``,
-``selection_summary``, ``detectors``, ``refcat`` and the ``site`` metadata are written. Any failure
-rolls everything back.
+Inputs are checked before the database is touched where possible (paths, file formats, column names
+and types, the whole visit summary, camera and refcat); then, in one stage transaction: the ingested
+visits' old rows are deleted from every per-visit table; sources are loaded (parquet by DuckDB's
+reader with column projection, streamed; src FITS read into Arrow and staged as parquet) and checked
+row by row in SQL (``sql/ingest_sources.sql``); sourceIds are checked for uniqueness; the selection
+(``sql/ingest_source_verdicts.sql``) feeds ``selection_summary`` and ``observations`` (streamed, with
+vectorised HEALPix and airmass functions); then ``visit_detectors``, ``visits``, ``detectors``,
+``refcat`` and the ``site`` metadata. Any failure rolls everything back (the ``runs`` row records it).
 """
 
 from __future__ import annotations
 
 import logging
+import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from .camera import load_camera
+from .columns import SOURCE_COLUMNS, resolve
 from .config import load_config
 from .configs.ingest import IngestConfig
-from .db import Database, bind_parameters, sql_text
+from .db import Database
 from .errors import FgcmDbError
 from .progress import say, status
 from .readers import (
@@ -91,10 +95,7 @@ def run_ingest(db_path: str | Path, sources: str, visits: str, camera: str | Non
               "site": site_obj.name, "visit": visit, "detector": detector}
     with (Database(db_path) as db, observation_functions(db.con, site_obj),
           db.stage("ingest", {**config.to_dict(), "inputs": inputs}) as run_id):
-        try:
-            counts = _load(db, run_id, cfg, site_obj, summary, per_visit, parquet, fits, cam, ref, visit, detector)
-        except duckdb.Error as exc:
-            raise _input_error(exc) from None
+        counts = _load(db, run_id, cfg, site_obj, summary, per_visit, parquet, fits, cam, ref, visit, detector)
     counts["files"] = len(files)
     say(f"ingested {counts['sources']:,d} sources ({counts['files']} files), "
         f"{counts['observations']:,d} selected observations, {counts['visits']} visits")
@@ -102,10 +103,12 @@ def run_ingest(db_path: str | Path, sources: str, visits: str, camera: str | Non
 
 
 def _input_error(exc: duckdb.Error) -> FgcmDbError:
+    """The one-line error for a failed source batch: a row check of ingest_sources.sql, or a file the
+    parquet reader could not read."""
     text = str(exc)
     if INPUT_ERROR_MARKER in text:
         return FgcmDbError(text.split(INPUT_ERROR_MARKER, 1)[1].splitlines()[0])
-    return FgcmDbError(f"could not load the sources: {' '.join(text.split())}")
+    return FgcmDbError(f"could not read the source files: {' '.join(text.split())}")
 
 
 def _load(db: Database, run_id: int, cfg: IngestConfig, site, summary, per_visit: pa.Table,
@@ -129,18 +132,12 @@ def _load(db: Database, run_id: int, cfg: IngestConfig, site, summary, per_visit
         _run(db, "ingest_delete_detectors")
         _run(db, "ingest_detectors")
 
-    con.register("ingest_params", pa.table({"visits_file": [str(summary.path)],
-                                            "allow_nan_coordinates": [cfg.allow_nan_coordinates]}))
-    insert_sources = sql_text("ingest_sources")
+    params = {"visits_file": str(summary.path), "allow_nan_coordinates": cfg.allow_nan_coordinates}
     with status(f"loading sources from {len(parquet)} parquet and {len(fits)} FITS files"):
-        # Batches are relations, not registered views: a view registered inside a transaction keeps
-        # its Arrow data alive until the commit.
         for files, mapping in _parquet_groups(parquet):
-            con.sql(parquet_batch_sql(files, mapping)).query("src_batch", insert_sources).fetchall()
-        for start in range(0, len(fits), FITS_FILES_PER_BATCH):
-            batch = read_src_fits_many(fits[start:start + FITS_FILES_PER_BATCH], cfg.fits_name_pattern,
-                                       visit, detector, cfg.read_threads)
-            con.from_arrow(batch).query("src_batch", insert_sources).fetchall()
+            _insert_sources(db, parquet_batch_sql(files, mapping), params)
+        if fits:
+            _insert_fits(db, fits, cfg, visit, detector, params)
         _check_duplicates(db)
 
     unknown = db.execute("ingest_unknown_detectors").fetchall()
@@ -172,15 +169,37 @@ def _load(db: Database, run_id: int, cfg: IngestConfig, site, summary, per_visit
     return {"sources": int(sum(n for _, n in counts)), "observations": int(n_obs), "visits": per_visit.num_rows}
 
 
+def _insert_sources(db: Database, batch_sql: str, params: dict) -> None:
+    """Insert one batch (a SELECT in canonical names) through ``sql/ingest_sources.sql``.
+
+    The batch is a view over files (SQL text only): Arrow data registered inside the stage transaction
+    would stay in memory until the commit.
+    """
+    try:
+        db.con.sql(batch_sql).create_view("src_batch", replace=True)
+        _run(db, "ingest_sources", params)
+    except (duckdb.InvalidInputException, duckdb.IOException) as exc:
+        raise _input_error(exc) from None
+
+
+def _insert_fits(db: Database, fits: list[Path], cfg: IngestConfig, visit: int | None, detector: int | None,
+                 params: dict) -> None:
+    """src FITS catalogs in batches: read in parallel into canonical Arrow, staged as a temporary
+    parquet file, inserted like a parquet source table (same SQL, same checks)."""
+    with tempfile.TemporaryDirectory(prefix="fgcm-db-ingest-") as tmp:
+        for start in range(0, len(fits), FITS_FILES_PER_BATCH):
+            batch = read_src_fits_many(fits[start:start + FITS_FILES_PER_BATCH], cfg.fits_name_pattern,
+                                       visit, detector, cfg.read_threads)
+            staged = Path(tmp) / f"batch_{start}.parquet"
+            pq.write_table(batch, staged, compression="none")
+            del batch
+            mapping = resolve([c.name for c in SOURCE_COLUMNS], SOURCE_COLUMNS)
+            _insert_sources(db, parquet_batch_sql([staged], mapping, provenance_in_file=True), params)
+
+
 def _run(db: Database, name: str, params: dict | None = None) -> None:
     """Run a writing statement of ``sql/`` to completion."""
     db.execute(name, params).fetchall()
-
-
-def _fetch_arrow(db: Database, name: str, params: dict) -> pa.Table:
-    """Result of a query of ``sql/`` as an Arrow table (through a relation: no extra copy)."""
-    text = sql_text(name)
-    return db.con.sql(text, params=bind_parameters(text, params)).to_arrow_table()
 
 
 def _parquet_groups(parquet: Sequence[ParquetSource]) -> Iterator[tuple[list[Path], object]]:

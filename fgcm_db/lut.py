@@ -93,6 +93,20 @@ def _lagrange_basis(nodes: np.ndarray, x: np.ndarray) -> np.ndarray:
     return out
 
 
+def _intersect(wanted, allowed, what: str) -> tuple[float, float]:
+    """``wanted`` (lo, hi) narrowed to ``allowed`` (the atmosphere model's range), with a log line."""
+    lo, hi = float(wanted[0]), float(wanted[1])
+    if allowed is None:
+        return lo, hi
+    new_lo, new_hi = max(lo, allowed[0]), min(hi, allowed[1])
+    if not new_lo < new_hi:
+        raise FgcmDbError(f"[lut] the {what} range {lo:g}-{hi:g} does not overlap the atmosphere table's "
+                          f"{allowed[0]:g}-{allowed[1]:g}")
+    if (new_lo, new_hi) != (lo, hi):
+        log.info("LUT %s range narrowed to the atmosphere table's: %g-%g", what, new_lo, new_hi)
+    return new_lo, new_hi
+
+
 def _support(curves: np.ndarray) -> slice:
     nonzero = np.flatnonzero(np.any(curves > 0, axis=0))
     return slice(int(nonzero[0]), int(nonzero[-1]) + 1)
@@ -150,10 +164,15 @@ def build_lut(atmosphere: Atmosphere, throughput: Throughput, camera: Camera | N
     i1_std = np.sum(std_pass * dl * wq / lam, axis=1)
     i2_std = np.sum(std_pass * dl**2 * wq / lam, axis=1)
 
-    o3_lo, o3_hi = config.o3_range_du
+    # the grid stays inside the atmosphere model's own ranges (a table is clipped beyond its nodes, and a
+    # grid cell straddling that kink would interpolate across it)
+    limits = atmosphere.ranges()
+    pwv_lo, pwv_hi = _intersect(grid["pwv_range_mm"], limits.get("pwv_mm"), "PWV")
+    o3_lo, o3_hi = _intersect(config.o3_range_du, limits.get("o3_du"), "ozone")
+    _, secz_hi = _intersect((1.0, 1.0 / np.cos(np.radians(grid["zenith_max_deg"]))), limits.get("secz"), "sec z")
     axes = {
-        "lnpwv": np.linspace(np.log(grid["pwv_range_mm"][0]), np.log(grid["pwv_range_mm"][1]), grid["pwv_steps"]),
-        "secz": np.linspace(1.0, 1.0 / np.cos(np.radians(grid["zenith_max_deg"])), grid["zenith_steps"]),
+        "lnpwv": np.linspace(np.log(pwv_lo), np.log(pwv_hi), grid["pwv_steps"]),
+        "secz": np.linspace(1.0, secz_hi, grid["zenith_steps"]),
         "o3": np.array([o3_lo, o3_hi]),
         "lntau": np.log(np.asarray(config.tau_range, dtype=np.float64)),
         "alpha": np.asarray(config.alpha_range, dtype=np.float64),

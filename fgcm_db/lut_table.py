@@ -13,9 +13,11 @@ its polynomial (Lagrange) interpolant through J Chebyshev wavelengths lambda_j o
     I0 ~= sum_j A_j(tau, alpha, secz) M0_j(pwv, o3, secz, P),   A_j = exp(-tau secz (lambda_j/775)^-alpha)
     M0_j = integral S_inst T_mol L_j(lambda) / lambda dlambda       (L_j: Lagrange basis polynomials)
 
-and likewise I1 with M1_j. Ozone is optically thin and pressure varies by a few per cent, so both
-enter to first order: M_j(o3, P) = M_j + (P - P_ref) CP_j + (o3 - o3_ref) CO_j, with o3_ref the middle
-of the ozone range, CO_j the secant slope across the range and CP_j a central difference over +-10 hPa.
+and likewise I1 with M1_j (the nodes span all but 2e-6 of the filter's photon weight; outside that
+interval the polynomial is held at its end values). Ozone is optically thin and pressure varies by a
+few per cent, so both enter to first order: M_j(o3, P) = M_j + (P - P_ref) CP_j + (o3 - o3_ref) CO_j,
+with o3_ref the middle of the ozone range, CO_j the secant slope across the range and CP_j a central
+difference over +-10 hPa.
 The tables hold (M0, M1, CP0, CP1, CO0, CO1)_j on a grid uniform in ln PWV and sec z, per filter and
 per detector row (+ the focal-plane mean); evaluation interpolates them bilinearly in (ln PWV, sec z)
 and sums against the exact A_j of each point. tau and alpha need no interpolation at all.
@@ -220,10 +222,10 @@ class LookUpTable:
         np.take(self._pairs, base + nz, axis=0, out=g[:, 1])
         g = g.reshape(n, 4, N_BLOCKS * nj)
         w_lo, z_lo = 1.0 - fw, 1.0 - fz
-        weight = np.stack([w_lo * z_lo, w_lo * fz, fw * z_lo, fw * fz])[:, None, :]            # (4, 1, n)
+        weight = (w_lo * z_lo, w_lo * fz, fw * z_lo, fw * fz)
         dw, dz = inw / sw, inz / sz
-        dweight_w = np.stack([-dw * z_lo, -dw * fz, dw * z_lo, dw * fz])[:, None, :]
-        dweight_z = np.stack([-w_lo * dz, w_lo * dz, -fw * dz, fw * dz])[:, None, :]
+        dweight_w = (-dw * z_lo, -dw * fz, dw * z_lo, dw * fz)
+        dweight_z = (-w_lo * dz, w_lo * dz, -fw * dz, fw * dz)
 
         # aerosol factor at the Chebyshev wavelengths (n, J), and its derivative factors
         ulog = self._u_log[fi].astype(np.float32)                                     # (n, J)
@@ -232,29 +234,28 @@ class LookUpTable:
         a = np.exp(-path[:, None].astype(np.float32) * u)
 
         # every block at each corner contracted with the aerosol factor a_j and with the factors of its
-        # derivatives, a_j u_j (ln tau, secz) and a_j u_j ln(lambda_j/775) (alpha): 3 x (4, 6, n)
+        # derivatives, a_j u_j (ln tau, secz) and a_j u_j ln(lambda_j/775) (alpha): 3 x (24, n), row
+        # corner * 6 + block
         g3 = g.reshape(n, 4 * N_BLOCKS, nj)
-        c_a, c_au, c_aul = [np.matmul(g3, f[:, :, None])[:, :, 0].T.astype(np.float64).reshape(4, N_BLOCKS, n)
+        c_a, c_au, c_aul = [np.matmul(g3, f[:, :, None])[:, :, 0].T.astype(np.float64)
                             for f in (a, a * u, a * u * ulog)]
 
-        def corners(c):
-            """Corner values M + dP CP + dO3 CO of I0 and I1: (4, 2, n)."""
-            return c[:, 0:2] + dp * c[:, 2:4] + do3 * c[:, 4:6]
+        def corners(rows, b):
+            """Corner values M + dP CP + dO3 CO of integral b (0: I0, 1: I1), 4 vectors (n,)."""
+            return [rows[c * N_BLOCKS + b] + dp * rows[c * N_BLOCKS + 2 + b] + do3 * rows[c * N_BLOCKS + 4 + b]
+                    for c in range(4)]
 
-        v = corners(c_a)
-        val = (weight * v).sum(axis=0)                                                 # (2, n)
-        d_lnpwv = (dweight_w * v).sum(axis=0)
-        d_secz = (dweight_z * v).sum(axis=0)
-        d_p = (weight * c_a[:, 2:4]).sum(axis=0) * p_ok
-        d_o3 = (weight * c_a[:, 4:6]).sum(axis=0) * in_o3
-        au = (weight * corners(c_au)).sum(axis=0)
-        aul = (weight * corners(c_aul)).sum(axis=0)
+        def wsum(w, rows):
+            return w[0] * rows[0] + w[1] * rows[1] + w[2] * rows[2] + w[3] * rows[3]
+
         for b, name in enumerate(("i0", "i1")):
-            out[name][:] = val[b]
-            out[f"d{name}_dlnpwv"][:] = d_lnpwv[b]
-            out[f"d{name}_dpressure"][:] = d_p[b]
-            out[f"d{name}_do3"][:] = d_o3[b]
-            out[f"d{name}_dlntau"][:] = -path * au[b]
-            out[f"d{name}_dalpha"][:] = path * aul[b]
-            out[f"d{name}_dsecz"][:] = d_secz[b] - tau * au[b] * inz
-        out["i10"][:] = val[1] / val[0]
+            v = corners(c_a, b)
+            au = wsum(weight, corners(c_au, b))
+            out[name][:] = wsum(weight, v)
+            out[f"d{name}_dlnpwv"][:] = wsum(dweight_w, v)
+            out[f"d{name}_dsecz"][:] = wsum(dweight_z, v) - tau * au * inz
+            out[f"d{name}_dpressure"][:] = wsum(weight, c_a[2 + b::N_BLOCKS]) * p_ok
+            out[f"d{name}_do3"][:] = wsum(weight, c_a[4 + b::N_BLOCKS]) * in_o3
+            out[f"d{name}_dlntau"][:] = -path * au
+            out[f"d{name}_dalpha"][:] = path * wsum(weight, corners(c_aul, b))
+        out["i10"][:] = out["i1"] / out["i0"]

@@ -122,23 +122,28 @@ def inspect_parquet(path: Path) -> ParquetSource:
     return ParquetSource(path, meta.num_rows, mapping, types)
 
 
-def parquet_batch_sql(files: Sequence[Path], mapping: Mapping) -> str:
+def parquet_batch_sql(files: Sequence[Path], mapping: Mapping, provenance_in_file: bool = False) -> str:
     """SELECT over ``read_parquet`` of ``files`` projecting and renaming to canonical names.
 
-    Built with sqlglot expressions (file names become quoted literals); absent optional columns are NULL.
+    Built with sqlglot expressions (file names become quoted literals); absent optional columns are
+    NULL. ``source_file``/``source_row`` are the parquet file and row, or, with ``provenance_in_file``,
+    columns of those names in the files (src FITS batches staged as parquet).
     """
     projections = []
     for col in SOURCE_COLUMNS:
         actual = mapping.found.get(col.name)
         value = exp.column(actual, quoted=True) if actual is not None else exp.Null()
         projections.append(exp.alias_(value, col.name, quoted=True))
-    projections.append(exp.alias_(exp.column("filename"), "source_file"))
-    projections.append(exp.alias_(exp.column("file_row_number"), "source_row"))
+    if provenance_in_file:
+        projections += [exp.column("source_file", quoted=True), exp.column("source_row", quoted=True)]
+    else:
+        projections.append(exp.alias_(exp.column("filename"), "source_file"))
+        projections.append(exp.alias_(exp.column("file_row_number"), "source_row"))
     reader = exp.func(
         "read_parquet",
         exp.Array(expressions=[exp.Literal.string(str(f)) for f in files]),
-        exp.EQ(this=exp.var("filename"), expression=exp.true()),
-        exp.EQ(this=exp.var("file_row_number"), expression=exp.true()),
+        exp.EQ(this=exp.var("filename"), expression=exp.false() if provenance_in_file else exp.true()),
+        exp.EQ(this=exp.var("file_row_number"), expression=exp.false() if provenance_in_file else exp.true()),
         exp.EQ(this=exp.var("hive_partitioning"), expression=exp.false()),
     )
     return exp.select(*projections).from_(reader).sql("duckdb")

@@ -130,15 +130,21 @@ def stable_hash_unit(ids: np.ndarray | Sequence[int], salt: int) -> np.ndarray:
     return (mixed >> np.uint64(11)).astype(np.float64) * 2.0**-53
 
 
-def healpix_neighbourhood(order: int, pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Each nest pixel and its 8 (or 7) neighbours as flat (pixel, neighbour) int64 arrays."""
-    pixels = np.asarray(pixels, dtype=np.int64)
+def _pixels_around(order: int, pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(N, 9) array of each pixel then its 8 neighbours, and the mask of real ones (hpgeom gives -1
+    where a pixel has only 7 neighbours)."""
     around = np.empty((pixels.size, 9), dtype=np.int64)
     around[:, 0] = pixels
     if pixels.size:
         around[:, 1:] = hpgeom.neighbors(2**order, pixels, nest=True)
-    keep = around >= 0
-    return np.repeat(pixels, keep.sum(axis=1)), around[keep]
+    return around, around >= 0
+
+
+def healpix_neighbourhood(order: int, pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each nest pixel and its 8 (or 7) neighbours as flat (pixel, neighbour) int64 arrays."""
+    pixels = np.asarray(pixels, dtype=np.int64)
+    around, real = _pixels_around(order, pixels)
+    return np.repeat(pixels, real.sum(axis=1)), around[real]
 
 
 def merge_clusters(labels: np.ndarray, nodes: np.ndarray, source_a: np.ndarray, source_b: np.ndarray) -> np.ndarray:
@@ -188,15 +194,9 @@ def _udf_healpix_nest(order: pa.Array, ra: pa.Array, dec: pa.Array) -> pa.Array:
 
 
 def _udf_healpix_neighbourhood(order: pa.Array, pixel: pa.Array) -> pa.Array:
-    pixels = np.asarray(pixel, dtype=np.int64)
-    if pixels.size == 0:
-        return pa.array([], type=pa.list_(pa.int64()))
-    around = np.empty((pixels.size, 9), dtype=np.int64)
-    around[:, 0] = pixels
-    around[:, 1:] = hpgeom.neighbors(2 ** _constant(order), pixels, nest=True)
-    keep = around >= 0
-    offsets = np.concatenate([[0], np.cumsum(keep.sum(axis=1))]).astype(np.int32)
-    return pa.ListArray.from_arrays(pa.array(offsets), pa.array(around[keep]))
+    around, real = _pixels_around(_constant(order), np.asarray(pixel, dtype=np.int64))
+    offsets = np.concatenate([[0], np.cumsum(real.sum(axis=1))]).astype(np.int32)
+    return pa.ListArray.from_arrays(pa.array(offsets), pa.array(around[real], type=pa.int64()))
 
 
 def _udf_hash_unit(ids: pa.Array, salt: pa.Array) -> pa.Array:
@@ -311,7 +311,7 @@ def build_stars(db: Database, config: Config | StarsConfig, run_id: int) -> Buil
             })
             db.execute("stars_final", {
                 "reserve_seed": cfg.reserve_seed, "reserve_fraction": cfg.reserve_fraction,
-                "star_shift": star_shift,
+                "reserved_flag": RESERVED_FLAG, "star_shift": star_shift,
             })
             db.execute("stars_final_neighbours", {"star_order": star_order})
         with status("build-stars: writing star tables and reference magnitudes"):

@@ -227,8 +227,10 @@ CREATE TABLE cycle_summary (
     sigma_cal_mmag              DOUBLE,
     exp_gray_cut_low            DOUBLE NOT NULL,
     exp_gray_cut_high           DOUBLE NOT NULL,
+    exp_var_gray_cut            DOUBLE NOT NULL,
     next_exp_gray_cut_low       DOUBLE NOT NULL,
     next_exp_gray_cut_high      DOUBLE NOT NULL,
+    next_exp_var_gray_cut       DOUBLE NOT NULL,
     n_evaluations               INTEGER NOT NULL,
     optimizer_status            VARCHAR NOT NULL,
     converged                   BOOLEAN NOT NULL,
@@ -247,6 +249,8 @@ COMMENT ON COLUMN cycle_summary.sigma_fgcm_mmag IS 'intrinsic per-observation ca
 COMMENT ON COLUMN cycle_summary.sigma_cal_mmag IS 'systematic error floor sigma_cal from reserved stars [mmag]';
 COMMENT ON COLUMN cycle_summary.exp_gray_cut_low IS 'most negative exposure gray accepted as photometric in this cycle [mag]';
 COMMENT ON COLUMN cycle_summary.exp_gray_cut_high IS 'most positive exposure gray accepted as photometric in this cycle [mag]';
+COMMENT ON COLUMN cycle_summary.exp_var_gray_cut IS 'largest variance of the detector grays across the focal plane accepted as photometric in this cycle [mag^2]';
+COMMENT ON COLUMN cycle_summary.next_exp_var_gray_cut IS 'automatic variance cut for the next cycle [mag^2]';
 COMMENT ON COLUMN cycle_summary.next_exp_gray_cut_low IS 'automatic low cut for the next cycle [mag]';
 COMMENT ON COLUMN cycle_summary.next_exp_gray_cut_high IS 'automatic high cut for the next cycle [mag]';
 COMMENT ON COLUMN cycle_summary.n_evaluations IS 'chi2 + gradient evaluations of the optimiser';

@@ -14,8 +14,10 @@ INSERT INTO cycle_summary (
     sigma_cal_mmag,
     exp_gray_cut_low,
     exp_gray_cut_high,
+    exp_var_gray_cut,
     next_exp_gray_cut_low,
     next_exp_gray_cut_high,
+    next_exp_var_gray_cut,
     n_evaluations,
     optimizer_status,
     converged
@@ -34,8 +36,10 @@ SELECT
     sigma_cal_mmag,
     exp_gray_cut_low,
     exp_gray_cut_high,
+    exp_var_gray_cut,
     next_exp_gray_cut_low,
     next_exp_gray_cut_high,
+    next_exp_var_gray_cut,
     n_evaluations,
     optimizer_status,
     converged

@@ -1,8 +1,7 @@
 -- ingest_sources: appends one batch of source rows to `sources` (one row per input row, canonical
 -- names), from `src_batch` (a parquet projection or an Arrow table, mapped by fgcm_db.columns),
--- `vs_visits` (visit -> band, physical_filter of the visit summary), `filter_band`
--- (physical_filter -> band) and the one-row `ingest_params` (visits_file, allow_nan_coordinates; it
--- runs as a relation query, which takes no bound parameters). band = the row's band, else the map's band for its physical_filter, else
+-- `vs_visits` (visit -> band, physical_filter of the visit summary) and `filter_band`
+-- (physical_filter -> band). band = the row's band, else the map's band for its physical_filter, else
 -- (src FITS) the visit summary's. A row that breaks the contract stops the statement with an error
 -- naming its file and row: a visit absent from the visit summary, an unknown band, a band that
 -- disagrees with the visit summary, non-finite (unless allowed) or out-of-range coordinates.
@@ -27,13 +26,12 @@ WITH with_band AS (
         s.pixelFlags_bad, s.pixelFlags_crCenter, s.pixelFlags_interpolated, s.pixelFlags_saturated,
         s.centroid_flag, s.detect_isPrimary, s.sky_source, s.deblend_nChild, s.parentSourceId,
         s.calib_psf_candidate, s.psfFlux, s.psfFluxErr, s.psfFlux_flag, s.ixx, s.iyy, s.ixy,
-        s.source_file, s.source_row, p.visits_file, p.allow_nan_coordinates,
+        s.source_file, s.source_row,
         v.visit IS NOT NULL AS in_summary,
         v.band AS summary_band,
         coalesce(s.physical_filter, v.physical_filter) AS resolved_filter,
         coalesce(s.band, fb.band, CASE WHEN s.physical_filter IS NULL THEN v.band END) AS resolved_band
     FROM src_batch AS s
-    CROSS JOIN ingest_params AS p
     LEFT JOIN vs_visits AS v ON s.visit = v.visit
     LEFT JOIN filter_band AS fb ON s.physical_filter = fb.physical_filter
 )
@@ -41,7 +39,7 @@ SELECT
     CASE
         WHEN NOT in_summary THEN error(format(
             'fgcm-db-input: {}: row {}: visit {} is not in the visit summary {}; add it there or leave the file out',
-            source_file, source_row, visit, visits_file))
+            source_file, source_row, visit, $visits_file))
         WHEN resolved_band IS NULL THEN error(format(
             'fgcm-db-input: {}: row {}: unknown band for physical_filter {}; add it to [ingest] filter_to_band',
             source_file, source_row, coalesce(physical_filter, 'NULL')))
@@ -49,7 +47,7 @@ SELECT
             'fgcm-db-input: {}: row {}: band {} disagrees with the visit summary (band {} for visit {})',
             source_file, source_row, resolved_band, summary_band, visit))
         WHEN NOT coalesce(isfinite(coord_ra) AND isfinite(coord_dec), false)
-             AND NOT allow_nan_coordinates THEN error(format(
+             AND NOT $allow_nan_coordinates THEN error(format(
             'fgcm-db-input: {}: row {}: coord_ra/coord_dec is NaN, infinite or null; fix the file or set [ingest] allow_nan_coordinates',
             source_file, source_row))
         WHEN NOT (coord_ra BETWEEN 0 AND 360) OR NOT (coord_dec BETWEEN -90 AND 90) THEN error(format(

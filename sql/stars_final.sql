@@ -1,6 +1,7 @@
 -- stars_final: the kept stars at the mean unit vector of all their observations (all bands; summed
 -- as exact fixed-point integers, unit vector * 2^50, so the result does not depend on thread order),
--- with their HEALPix ids and the reserved flag (stable hash of star_id below $reserve_fraction).
+-- with their HEALPix ids and the reserved flag (stable hash of star_id below $reserve_fraction;
+-- flag bit $reserved_flag).
 -- From: stars_kept, match_assoc. Grain: one row per calibration star.
 CREATE OR REPLACE TEMP TABLE stars_final AS
 WITH kept_obs AS (
@@ -45,5 +46,5 @@ SELECT
     healpix >> $star_shift AS spix,
     n_obs,
     reserved,
-    CASE WHEN reserved THEN 16 ELSE 0 END AS flag
+    CASE WHEN reserved THEN $reserved_flag ELSE 0 END AS flag
 FROM reserve_draws;

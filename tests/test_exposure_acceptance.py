@@ -14,7 +14,9 @@ import pytest
 from fgcm_db.astro import angular_separation_deg
 from fgcm_db.configs.exposure import AstrometryConfig, ColorTermConfig, ExposureConfig
 from fgcm_db.exposure.astrometry import solve_astrometry
-from fgcm_db.exposure.calibrate import Request, calibrate, extras_table, load_refs, sources_table
+from fgcm_db.exposure.calibrate import load_refs
+from fgcm_db.exposure.pipeline import Request, calibrate
+from fgcm_db.exposure.tables import extras_table, sources_table
 from fgcm_db.exposure.detect import FLAG_BITS
 from fgcm_db.exposure.errors import AstrometryError, BadAstrometryFit, MatcherFailure
 from fgcm_db.exposure.icsrc import copy_icsrc
@@ -87,7 +89,7 @@ def test_nominal_field_wcs_within_10mas_rms_50mas_max_and_zp_within_5mmag_of_tru
 
 
 def test_magzero_is_zp_minus_2p5_log10_exptime(nominal):
-    from fgcm_db.exposure.calibrate import calibration_row
+    from fgcm_db.exposure.tables import calibration_row
 
     sim, out, exp, refs, req = nominal
     row = calibration_row(out, req, exp, refs, ExposureConfig(), run_id=1, write_products=True)

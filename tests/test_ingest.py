@@ -227,16 +227,19 @@ def test_failure_mid_ingest_leaves_the_database_exactly_as_before(db_path, two_v
     src, summary = two_visits
     run_ingest(db_path, str(src), str(summary))
     before = snapshot(db_path)
-    calls = []
+    written = []
+    real_run = ingest_module._run
 
-    def explode(*args, **kwargs):
-        calls.append(1)
-        raise RuntimeError("injected failure after sources were inserted")
+    def run_then_fail(db, name, params=None):
+        if name == "ingest_visits":  # sources and observations of both visits are in by now
+            written.append(db.con.execute("SELECT count(*) FROM observations").fetchall()[0][0])
+            raise RuntimeError("injected failure mid-ingest")
+        real_run(db, name, params)
 
-    monkeypatch.setattr(ingest_module, "observation_columns", explode)
+    monkeypatch.setattr(ingest_module, "_run", run_then_fail)
     with pytest.raises(RuntimeError, match="injected"):
         run_ingest(db_path, str(src), str(summary))
-    assert calls  # the failure happened mid-ingest, after deletes and source inserts
+    assert written == [800]  # the failure came after the new rows were inserted
     assert snapshot(db_path) == before
     assert _query(db_path, "SELECT status FROM runs ORDER BY run_id") == [("ok",), ("failed",)]
 

@@ -190,3 +190,16 @@ def test_direct_integrals_helper_agrees_with_the_standard_integrals(hsc):
     i0, i1 = direct_integrals(atm, thr, "HSC-R", None, lut.lambda_std[1], std["pwv_mm"], std["o3_du"], std["tau"],
                               std["alpha"], std["airmass"], std["pressure_hpa"])
     assert i0 == pytest.approx(lut.i0_std[1], rel=1e-12) and i1 == pytest.approx(lut.i1_std[1], abs=1e-12)
+
+
+def test_lut_from_modtran_table_matches_direct_integration(shared_data):
+    atm = load_atmosphere(shared_data / "atmosphere" / "fgcm_atm_subaru2_test.fits")
+    thr = default_throughput().select(["HSC-G", "HSC-Y"])
+    lut = build_lut(atm, thr)
+    assert lut.site == "subaru" and lut.standard["pressure_hpa"] == pytest.approx(605.318, abs=1e-3)
+    fi, di, pars = random_points(lut, 300, seed=8)
+    pars["pressure"] = pars["pressure"] - 616.0 + 605.3
+    v = lut.evaluate(fi, di, **pars)
+    i0, i1 = direct(atm, thr, lut, fi, di, pars)
+    assert np.max(np.abs(2.5 * np.log10(v.i0 / i0))) < 0.2 * MMAG
+    assert np.max(np.abs(v.i10 - i1 / i0)) < 0.01

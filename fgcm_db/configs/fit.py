@@ -75,6 +75,11 @@ class FitConfig:
     auto_photometric_cut_step: float = 0.0025
     #: use the reserved stars' repeatability (mu = 0) instead of the exposure-gray histogram width.
     use_repeatability_for_exp_gray_cuts: bool = False
+    #: automatic variance cut: (median + n x 1.4826 MAD)^2 of the photometric visits' focal-plane rms.
+    auto_var_cut_nsig: float = 4.0
+    #: exposure grays are measured from this quantile of their night's grays when it is positive
+    #: (a night model pulled too opaque by clouds shows its clear visits brighter than the means).
+    night_gray_quantile: float = 0.75
     #: the automatic cuts may only tighten from cycle to cycle (FGCM_LESSONS.md 1).
     cuts_only_tighten: bool = True
     #: stars for sigma_FGCM and repeatability: observation error below this, mag.

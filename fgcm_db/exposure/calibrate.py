@@ -1,6 +1,7 @@
 """`fgcm-db calibrate-exposure`: detect, measure, fit the WCS and the zero-point of one exposure.
 
-:func:`calibrate` does the numerics on in-memory inputs (no storage); :func:`run_calibrate_exposure`
+:func:`fgcm_db.exposure.pipeline.calibrate` does the numerics on in-memory inputs (no storage);
+:func:`run_calibrate_exposure`
 validates every input first (exit 2 on bad input), runs it, and writes in ONE transaction the
 ``exposure_calibration`` row, the sources (``sources`` in the sourceTable_visit layout plus
 ``exposure_sources`` extras) and the astrometric matches. Optional files (``--out-sources`` parquet,
@@ -13,9 +14,6 @@ completes and the status says what failed.
 from __future__ import annotations
 
 import argparse
-import dataclasses
-import hashlib
-import json
 import logging
 import os
 import re
@@ -24,310 +22,23 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-import pyarrow as pa
 import pyarrow.parquet as pq
 from astropy.io import fits
 from astropy.io.fits.verify import VerifyWarning
 
-from .. import __version__
-from ..columns import SOURCE_COLUMNS
 from ..config import load_config
 from ..configs.exposure import ExposureConfig
 from ..db import Database
 from ..progress import say
-from .astrometry import AstrometryResult, solve_astrometry
-from .detect import APERTURE_RADII, FLAG_BITS, Measurement, detect_and_measure
-from .errors import AstrometryError, InputError, PhotoCalError
-from .icsrc import copy_icsrc, read_icsrc
+from .errors import InputError
+from .icsrc import read_icsrc
 from .io import Exposure, RefCatalog, read_exposure, read_refcat
-from .photocal import MAG_PER_LN, PhotoCalResult, calibrate_photometry
-from .wcsfit import TanSip
+from .pipeline import Outcome, Request, calibrate
+from .tables import calibration_row, extras_table, matches_table, sources_table, with_source_file
 
 log = logging.getLogger(__name__)
 
-#: sourceId = exposure_id * SOURCE_ID_STRIDE + row + 1
-SOURCE_ID_STRIDE = 2**20
-CALIB_FLUX_DEF = "apFlux_12_0"
 
-
-@dataclasses.dataclass
-class Request:
-    """Resolved identifiers and options of one run."""
-
-    exposure_path: Path
-    refcat_path: Path
-    band: str
-    physical_filter: str
-    visit: int
-    detector: int
-    exposure_id: int
-    do_astrometry: bool = True
-    do_photocal: bool = True
-    icsrc_path: Path | None = None
-    xy0: tuple[int, int] = (0, 0)  # detector pixel of the array origin (cutouts); added to x, y on output
-
-
-class InputWcs:
-    """The starting (astropy) WCS behind the TanSip interface, for --no-astrometry."""
-
-    def __init__(self, wcs):
-        self.wcs = wcs
-        self.order = None
-
-    def pixel_to_sky(self, x, y):
-        return self.wcs.all_pix2world(x, y, 0)
-
-    def sky_to_pixel(self, ra, dec):
-        return self.wcs.all_world2pix(ra, dec, 0, quiet=True)
-
-    def to_header(self) -> fits.Header:
-        return self.wcs.to_header(relax=True)
-
-
-@dataclasses.dataclass
-class Outcome:
-    """Everything :func:`calibrate` found; ``status`` is ok, astrometry_failed, photocal_failed or photocal_skipped."""
-
-    status: str
-    error: Exception | None
-    measurement: Measurement
-    astrometry: AstrometryResult | None
-    wcs: TanSip | InputWcs | None
-    photocal: PhotoCalResult | None
-    calib_detected: np.ndarray
-    icsrc_fields: dict[str, np.ndarray]
-    timings: dict[str, float]
-    warnings: list[str]
-
-    @property
-    def wcs_source(self) -> str | None:
-        return None if self.wcs is None else "input" if isinstance(self.wcs, InputWcs) else "fitted"
-
-
-def calibrate(exp: Exposure, refs: RefCatalog, req: Request, cfg: ExposureConfig,
-              icsrc: dict[str, np.ndarray] | None = None, warn: list[str] | None = None) -> Outcome:
-    """Detect, measure, fit the WCS and the zero-point of ``exp`` (no storage).
-
-    Astrometric and photometric failures are returned in ``Outcome.error`` with the status; the caller
-    decides whether they are fatal (``cfg.require_astrometry`` / ``require_photocal``).
-    """
-    warn = [] if warn is None else warn
-    if exp.exptime is None and req.do_photocal:
-        warn.append("EXPTIME missing or <= 0: magzero (zero-point per second) is NULL")
-    timings: dict[str, float] = {}
-    t = time.perf_counter()
-    m = detect_and_measure(exp, cfg.detection, req.exposure_id, warn)
-    timings["detect_measure"] = time.perf_counter() - t
-    usable = m.calib_usable()
-    status, error, astrom, wcs, phot = "ok", None, None, None, None
-
-    t = time.perf_counter()
-    if req.do_astrometry:
-        try:
-            astrom = solve_astrometry(m.x, m.y, m.snr, usable, refs, exp.wcs, exp.shape, m.psf_fwhm_pix,
-                                      exp.pixel_scale_arcsec, cfg.astrometry)
-            wcs = astrom.wcs
-            warn.extend(astrom.warnings)
-        except AstrometryError as exc:
-            status, error = "astrometry_failed", exc
-    else:
-        wcs = InputWcs(exp.wcs)
-    timings["astrometry"] = time.perf_counter() - t
-
-    t = time.perf_counter()
-    if wcs is not None and req.do_photocal:
-        term = cfg.color_terms.get(req.band) if cfg.photocal.apply_color_terms else None
-        try:
-            phot = calibrate_photometry(m.x, m.y, m.calib_flux, m.calib_flux_err, usable, refs, wcs,
-                                        exp.pixel_scale_arcsec, req.band, cfg.photocal, term, req.exposure_id)
-        except PhotoCalError as exc:
-            status, error = "photocal_failed", exc
-    elif wcs is not None:
-        status = "photocal_skipped"
-    timings["photocal"] = time.perf_counter() - t
-
-    detected = np.zeros(len(m), bool)
-    copied: dict[str, np.ndarray] = {}
-    if icsrc is not None:
-        detected, copied, conflicts = copy_icsrc(m.x + req.xy0[0], m.y + req.xy0[1], ~m.sky_source, icsrc,
-                                                 cfg.icsrc_fields, cfg.icsrc_match_radius_pix)
-        if conflicts:
-            warn.append(f"{conflicts} characterisation sources claimed an already claimed source")
-    return Outcome(status=status, error=error, measurement=m, astrometry=astrom, wcs=wcs, photocal=phot,
-                   calib_detected=detected, icsrc_fields=copied, timings=timings, warnings=warn)
-
-
-# ------------------------------------------------------------------------------------------------
-# Tables
-# ------------------------------------------------------------------------------------------------
-_ARROW = {"int": pa.int64(), "float": pa.float64(), "bool": pa.bool_(), "str": pa.string()}
-_INT32 = {"detector", "deblend_nChild"}
-
-
-def sources_table(out: Outcome, req: Request) -> pa.Table:
-    """The sources in the sourceTable_visit layout: every CONTRACT.md column (fgcm_db.columns), nulls
-    where we do not measure (PSF fluxes, parents)."""
-    m = out.measurement
-    n = len(m)
-    flags = m.flags
-    rows = np.arange(n)
-    ra = dec = None
-    if out.wcs is not None:
-        ra, dec = out.wcs.pixel_to_sky(m.x, m.y)
-    r12, r17 = APERTURE_RADII
-    any_bits_flag = {name: (flags & (1 << FLAG_BITS[name])) != 0 for name in FLAG_BITS}
-    values = {
-        "sourceId": req.exposure_id * SOURCE_ID_STRIDE + rows + 1,
-        "visit": np.full(n, req.visit), "detector": np.full(n, req.detector),
-        "band": [req.band] * n, "physical_filter": [req.physical_filter] * n,
-        "coord_ra": ra, "coord_dec": dec, "x": m.x + req.xy0[0], "y": m.y + req.xy0[1],
-        "apFlux_12_0_instFlux": m.flux[r12], "apFlux_12_0_instFluxErr": m.flux_err[r12],
-        "apFlux_12_0_flag": m.ap_flag[r12],
-        "apFlux_17_0_instFlux": m.flux[r17], "apFlux_17_0_instFluxErr": m.flux_err[r17],
-        "apFlux_17_0_flag": m.ap_flag[r17],
-        "localBackground_instFlux": m.local_bkg, "localBackground_flag": m.local_bkg_flag,
-        "extendedness": m.extendedness,
-        "pixelFlags_saturatedCenter": m.center_sat, "pixelFlags_interpolatedCenter": m.center_interp,
-        "pixelFlags_edge": any_bits_flag["edge"], "pixelFlags_cr": any_bits_flag["cr"],
-        "pixelFlags_bad": any_bits_flag["bad"], "pixelFlags_crCenter": m.center_cr,
-        "pixelFlags_interpolated": any_bits_flag["interp"], "pixelFlags_saturated": any_bits_flag["sat"],
-        "centroid_flag": any_bits_flag["centroid"], "detect_isPrimary": ~m.sky_source,
-        "sky_source": m.sky_source, "deblend_nChild": np.zeros(n, np.int32), "parentSourceId": None,
-        "calib_psf_candidate": out.icsrc_fields.get("calib_psf_candidate"),
-        "psfFlux": None, "psfFluxErr": None, "psfFlux_flag": None,
-        "ixx": m.ixx, "iyy": m.iyy, "ixy": m.ixy,
-    }
-    arrays, names = [], []
-    for col in SOURCE_COLUMNS:
-        typ = pa.int32() if col.name in _INT32 else _ARROW[col.kind]
-        v = values.get(col.name)
-        if v is None:
-            arrays.append(pa.nulls(n, typ))
-        elif col.kind == "float":
-            v = np.asarray(v, dtype=np.float64)
-            arrays.append(pa.array(v, typ, mask=~np.isfinite(v)))
-        else:
-            arrays.append(pa.array(v if isinstance(v, list) else np.asarray(v), typ))
-        names.append(col.name)
-    return pa.Table.from_arrays(arrays, names=names)
-
-
-def extras_table(out: Outcome, req: Request) -> pa.Table:
-    """Per-source calibration extras (exposure_sources)."""
-    m = out.measurement
-    n = len(m)
-    astrom_used = np.zeros(n, bool)
-    if out.astrometry is not None:
-        astrom_used[out.astrometry.src_index[out.astrometry.used]] = True
-    phot_used, reserved = np.zeros(n, bool), np.zeros(n, bool)
-    mag = mag_err = np.full(n, np.nan)
-    if out.photocal is not None:
-        phot_used[out.photocal.src_index[out.photocal.used]] = True
-        reserved[out.photocal.src_index[out.photocal.reserved]] = True
-        with np.errstate(divide="ignore", invalid="ignore"):
-            mag = np.where(m.calib_flux > 0, out.photocal.zp.zp - 2.5 * np.log10(m.calib_flux), np.nan)
-            mag_err = np.where(m.calib_flux > 0, MAG_PER_LN * m.calib_flux_err / m.calib_flux, np.nan)
-
-    def f(v):
-        v = np.asarray(v, dtype=np.float64)
-        return pa.array(v, pa.float64(), mask=~np.isfinite(v))
-
-    def opt_bool(name):
-        v = out.icsrc_fields.get(name)
-        return pa.nulls(n, pa.bool_()) if v is None else pa.array(v, pa.bool_())
-
-    return pa.table({
-        "exposure_id": pa.array(np.full(n, req.exposure_id), pa.int64()),
-        "sourceId": pa.array(req.exposure_id * SOURCE_ID_STRIDE + np.arange(n) + 1, pa.int64()),
-        "flags": pa.array(m.flags.astype(np.int32)), "snr": f(m.snr),
-        "calib_astrometry_used": pa.array(astrom_used), "calib_photometry_used": pa.array(phot_used),
-        "calib_photometry_reserved": pa.array(reserved), "calib_detected": pa.array(out.calib_detected),
-        "calib_psf_used": opt_bool("calib_psf_used"), "calib_psf_reserved": opt_bool("calib_psf_reserved"),
-        "mag": f(mag), "mag_err": f(mag_err), "a": f(m.a), "b": f(m.b), "theta": f(m.theta),
-        "npix": pa.array(m.npix.astype(np.int32)), "peak": f(m.peak), "half_light_radius": f(m.half_light_radius),
-    })
-
-
-def matches_table(out: Outcome, req: Request, refs: RefCatalog) -> pa.Table:
-    """Astrometric matches (astrom_matches); empty without a fitted WCS."""
-    a = out.astrometry
-    if a is None:
-        idx = np.zeros(0, np.int64)
-        return pa.table({"exposure_id": pa.array(idx), "sourceId": pa.array(idx), "ref_id": pa.array(idx),
-                         "separation_arcsec": pa.array(idx, pa.float64()), "dra_arcsec": pa.array(idx, pa.float64()),
-                         "ddec_arcsec": pa.array(idx, pa.float64()), "used": pa.array(idx.astype(bool))})
-    return pa.table({
-        "exposure_id": pa.array(np.full(len(a.src_index), req.exposure_id), pa.int64()),
-        "sourceId": pa.array(req.exposure_id * SOURCE_ID_STRIDE + a.src_index + 1, pa.int64()),
-        "ref_id": pa.array(refs.ref_id[a.ref_index], pa.int64()),
-        "separation_arcsec": pa.array(a.separation), "dra_arcsec": pa.array(a.dra), "ddec_arcsec": pa.array(a.ddec),
-        "used": pa.array(a.used),
-    })
-
-
-def _num(v) -> float | None:
-    return None if v is None or not np.isfinite(v) else float(v)
-
-
-def wcs_header_text(wcs) -> str | None:
-    """The WCS as FITS header text: 80-character cards separated by newlines."""
-    return None if wcs is None else wcs.to_header().tostring(sep="\n").rstrip()
-
-
-def calibration_row(out: Outcome, req: Request, exp: Exposure, refs: RefCatalog, cfg: ExposureConfig,
-                    run_id: int, write_products: bool) -> dict:
-    """Named parameters of exposure_calibration for this outcome (no WCS/zero-point unless written)."""
-    a = out.astrometry if write_products else None
-    p = out.photocal if write_products else None
-    wcs = out.wcs if write_products else None
-    m = out.measurement
-    detail = None
-    if out.error is not None:
-        detail = json.dumps({"error": type(out.error).__name__, "message": str(out.error),
-                             **getattr(out.error, "diagnostics", {})})
-    term = p.color_term if p is not None else None
-    zp = p.zp if p is not None else None
-    magzero = zp.zp - 2.5 * np.log10(exp.exptime) if zp is not None and exp.exptime else None
-    return {
-        "exposure_id": req.exposure_id, "run_id": run_id, "status": out.status, "status_detail": detail,
-        "visit": req.visit, "detector": req.detector, "band": req.band, "physical_filter": req.physical_filter,
-        "exposure_file": str(req.exposure_path), "refcat_file": str(req.refcat_path), "refcat_sha256": refs.sha256,
-        "wcs_header": wcs_header_text(wcs), "wcs_order": wcs.order if wcs is not None else None,
-        "wcs_source": out.wcs_source if wcs is not None else None,
-        "n_astrom_candidates": a.n_candidates if a else None,
-        "n_astrom_match": len(a.src_index) if a else None, "n_astrom_used": int(a.used.sum()) if a else None,
-        "astrom_rms_arcsec": _num(a.rms) if a else None, "astrom_rms_ra_arcsec": _num(a.rms_ra) if a else None,
-        "astrom_rms_dec_arcsec": _num(a.rms_dec) if a else None,
-        "astrom_offset_mean_arcsec": _num(a.offset_mean) if a else None,
-        "astrom_offset_std_arcsec": _num(a.offset_std) if a else None,
-        "astrom_hull_fraction": _num(a.hull_fraction) if a else None,
-        "init_shift_x_pix": a.shift_x_pix if a else None, "init_shift_y_pix": a.shift_y_pix if a else None,
-        "init_rotation_deg": a.rotation_deg if a else None,
-        "zp_mag": zp.zp if zp else None, "zp_err": zp.err if zp else None,
-        "zp_err_total": float(np.hypot(zp.err, cfg.photocal.zp_sys_floor)) if zp else None,
-        "zp_scatter": zp.scatter if zp else None, "n_zp": zp.n if zp else None,
-        "n_zp_matched": p.counts["n_matched"] if p else None, "n_zp_reserved": p.counts["n_reserved"] if p else None,
-        "magzero": _num(magzero) if magzero is not None else None, "exptime": exp.exptime,
-        "colorterm_primary": term.primary if term else None, "colorterm_secondary": term.secondary if term else None,
-        "colorterm_c0": term.c0 if term else None, "colorterm_c1": term.c1 if term else None,
-        "colorterm_c2": term.c2 if term else None, "calib_flux_def": CALIB_FLUX_DEF,
-        "psf_fwhm_arcsec": m.psf_fwhm_pix * exp.pixel_scale_arcsec, "psf_fwhm_source": m.psf_fwhm_source,
-        "background_mean": m.background_mean, "background_rms": m.background_rms,
-        "n_sources": int((~m.sky_source).sum()) if write_products else 0,
-        "n_sky_sources": int(m.sky_source.sum()) if write_products else 0,
-        "software_version": __version__, "config_hash": config_hash(cfg),
-        "timings": json.dumps({k: round(v, 4) for k, v in out.timings.items()}),
-        "warnings": json.dumps(out.warnings),
-    }
-
-
-def config_hash(cfg: ExposureConfig) -> str:
-    return hashlib.sha256(json.dumps(dataclasses.asdict(cfg), sort_keys=True, default=str).encode()).hexdigest()
-
-
-# ------------------------------------------------------------------------------------------------
-# Files
-# ------------------------------------------------------------------------------------------------
 _WCS_KEY = re.compile(r"^(WCSAXES|CRPIX\d|CRVAL\d|CTYPE\d|CUNIT\d|CDELT\d|CROTA\d|CD\d_\d|PC\d_\d|LONPOLE|LATPOLE|"
                       r"RADESYS|EQUINOX|A_ORDER|B_ORDER|AP_ORDER|BP_ORDER|A_\d+_\d+|B_\d+_\d+|AP_\d+_\d+|BP_\d+_\d+|"
                       r"A_DMAX|B_DMAX)$")
@@ -358,9 +69,6 @@ def write_calibrated_fits(src: Path, dest: Path, out: Outcome, exp: Exposure) ->
         hdul.writeto(dest, overwrite=True)
 
 
-# ------------------------------------------------------------------------------------------------
-# The command
-# ------------------------------------------------------------------------------------------------
 def resolve_request(args: argparse.Namespace, exp: Exposure, cfg: ExposureConfig) -> Request:
     """Band, physical filter, visit, detector and exposure id from the options, else the header."""
     band = args.band
@@ -451,7 +159,7 @@ def run_calibrate_exposure(args: argparse.Namespace) -> int:
                              "exposure_delete_calibration"):
                     db.execute(name, {"exposure_id": req.exposure_id})
                 if not fatal:
-                    db.con.register("exposure_sources_in", _with_file(sources_table(out, req), str(exp.path)))
+                    db.con.register("exposure_sources_in", with_source_file(sources_table(out, req), str(exp.path)))
                     db.con.register("exposure_extras_in", extras_table(out, req))
                     db.con.register("exposure_matches_in", matches_table(out, req, refs))
                     db.execute("exposure_insert_sources")
@@ -480,12 +188,6 @@ def run_calibrate_exposure(args: argparse.Namespace) -> int:
         raise out.error
     _report(out, req)
     return 0
-
-
-def _with_file(table: pa.Table, path: str) -> pa.Table:
-    n = table.num_rows
-    return table.append_column("source_file", pa.array([path] * n, pa.string())).append_column(
-        "source_row", pa.array(np.arange(n), pa.int64()))
 
 
 def _write_files(args, out: Outcome, req: Request, exp: Exposure) -> list[tuple[Path, Path]]:

@@ -23,7 +23,8 @@ from ..configs.fit import FitConfig
 from ..progress import say
 from . import flags as F
 from .chisq import Chisq, FitData, minimize, step_units
-from .gray import CcdGray, ExpGray, auto_cuts, calibratable_nights, ccd_gray, exp_gray, select_exposures
+from .gray import (CcdGray, ExpGray, auto_cuts, auto_var_cut, calibratable_nights, ccd_gray, exp_gray,
+                   night_gray_offset, select_exposures)
 from .inputs import CycleInputs, FitState
 from .model import MC, chromatic_correction
 from .params import ATM_CLASSES, ParamLayout, pinned, visit_atmosphere
@@ -167,8 +168,8 @@ class _Cycle:
             self.p_prev = std_p.copy()
             known = np.isfinite(self.visit_delta_aper)
             self.aper_pivot = np.nan_to_num(group_median(inp.visit_band[known], self.visit_delta_aper[known], self.nb))
-            self.cuts = np.array([[self.cfg.cut("exp_gray_photometric_cut", b), self.cfg.cut("exp_gray_high_cut", b)]
-                                  for b in inp.bands])
+            self.cuts = np.array([[self.cfg.cut("exp_gray_photometric_cut", b), self.cfg.cut("exp_gray_high_cut", b),
+                                   self.cfg.cut("exp_var_gray_photometric_cut", b)] for b in inp.bands])
         else:
             self.p_prev = self._align_previous_vector(prev, std_p)
             self.aper_pivot = prev.aper_pivot.copy()
@@ -243,10 +244,12 @@ class _Cycle:
         return mean, var, n
 
     def _egray(self, m: np.ndarray, mean: np.ndarray, var_mean: np.ndarray, in_mean: np.ndarray):
-        """EGray = <m> - m and its variance (minus the mean's variance for members of the mean)."""
+        """EGray = <m> - m and its variance: sigma^2 - sigma_<m>^2 for members of the mean (correlated
+        with it), floored at sigma^2 / 2 so that an observation dominating its star's mean cannot get a
+        vanishing variance and an unbounded weight; sigma^2 + sigma_<m>^2 for the others."""
         eg = mean[self.group] - m
         vm = var_mean[self.group]
-        return eg, np.where(in_mean, self.err2 - vm, self.err2 + vm)
+        return eg, np.where(in_mean, np.maximum(self.err2 - vm, 0.5 * self.err2), self.err2 + vm)
 
     # -- SED slopes, colours, star flags -----------------------------------------------------
     def _sed_and_colour(self) -> None:
@@ -299,8 +302,12 @@ class _Cycle:
     # -- exposure selection ------------------------------------------------------------------
     def _visit_cut_arrays(self, cuts: np.ndarray):
         b = self.inp.visit_band
-        var = np.array([self.cfg.cut("exp_var_gray_photometric_cut", x) for x in self.inp.bands])
-        return cuts[b, 0], cuts[b, 1], var[b]
+        return cuts[b, 0], cuts[b, 1], cuts[b, 2]
+
+    def _relative(self, exp: ExpGray) -> ExpGray:
+        """Exposure grays measured from their night's upper quartile (see gray.night_gray_offset)."""
+        offset = night_gray_offset(exp.gray, self.visit_night, self.layout.n_nights, self.cfg.night_gray_quantile)
+        return dataclasses.replace(exp, gray=exp.gray - offset)
 
     def _initial_selection(self) -> None:
         inp, cfg = self.inp, self.cfg
@@ -330,7 +337,8 @@ class _Cycle:
             cuts = self.cuts.copy()
             if self.prev.atm_frozen:
                 cuts[:, 0] = np.minimum(cuts[:, 0], cfg.exp_gray_initial_cut)
-            flag = select_exposures(prev_exp, n_any, *self._visit_cut_arrays(cuts), cfg.min_star_per_exp)
+            flag = select_exposures(self._relative(prev_exp), n_any, *self._visit_cut_arrays(cuts),
+                                    cfg.min_star_per_exp)
         flag[~inp.filter_in_lut[inp.visit_filter]] |= F.EXP_BAND_NOT_IN_LUT
         self.flag_before_nights = flag
         self.visit_flag, self.night_ok = calibratable_nights(flag, self.visit_night, inp.fit_band[inp.visit_band],
@@ -433,7 +441,8 @@ class _Cycle:
         eg, egvar = self._egray(m, mean, var_mean, sel)
         self.mean, self.n_good_group = mean, n_good
         gray_sel = (self._good_star_obs() & ~self.obs_reserved & ~self.obs_outlier & np.isfinite(eg)
-                    & (egvar > 0) & (egvar < cfg.ccd_gray_max_star_err ** 2))
+                    & (n_good[self.group] >= np.where(sel, 2, 1))
+                    & (egvar < cfg.ccd_gray_max_star_err ** 2))
         tilings = n_good[self.group].astype(np.float64)
         npair = len(self.pair_visit)
         idx = np.flatnonzero(gray_sel)
@@ -447,7 +456,8 @@ class _Cycle:
             # grays of a frozen-atmosphere cycle still hold each night's atmosphere: only the initial
             # cut applies, so that a hazy night is not shut out of the fit for good
             self.cuts_used[:, 0] = min(cfg.exp_gray_initial_cut, float(self.cuts[:, 0].min()))
-        flag = select_exposures(self.exp, n_any, *self._visit_cut_arrays(self.cuts_used), cfg.min_star_per_exp)
+        exp_for_cut = self.exp if self.atm_frozen else self._relative(self.exp)
+        flag = select_exposures(exp_for_cut, n_any, *self._visit_cut_arrays(self.cuts_used), cfg.min_star_per_exp)
         flag[~inp.filter_in_lut[inp.visit_filter]] |= F.EXP_BAND_NOT_IN_LUT
         self.post_flag, self.night_ok_post = calibratable_nights(
             flag, self.visit_night, inp.fit_band[inp.visit_band], self.layout.n_nights, cfg.min_exp_per_night)
@@ -464,9 +474,9 @@ class _Cycle:
         flat = self.superstar.reshape(-1).copy()
         for _ in range(cfg.superstar_iterations):
             sel = self._photometric_good()
-            mean, var_mean, _ = self._means(m, sel)
+            mean, var_mean, n_good = self._means(m, sel)
             eg, egvar = self._egray(m, mean, var_mean, sel)
-            use = (sel & ~self.obs_reserved & np.isfinite(eg) & (egvar > 0)
+            use = (sel & ~self.obs_reserved & np.isfinite(eg) & (n_good[self.group] >= 2)
                    & (egvar < cfg.ccd_gray_max_star_err ** 2))
             idx = np.flatnonzero(use)
             new, err, n, _ = superstar_update(self.ss_key[idx], nk, eg[idx], egvar[idx], flat, cfg.superstar_sigma_clip)
@@ -516,13 +526,16 @@ class _Cycle:
     def _next_cuts(self) -> None:
         cfg, inp = self.cfg, self.inp
         nxt = self.cuts.copy()
+        for b in range(self.nb):
+            use = (inp.visit_band == b) & (self.post_flag == 0)
+            nxt[b, 2] = auto_var_cut(self.exp.rms[use], self.cuts[b, 2], cfg.auto_var_cut_nsig, cfg.cuts_only_tighten)
         if self.atm_frozen:
             self.next_cuts = nxt
             return
         for b in range(self.nb):
             use = (inp.visit_band == b) & (self.post_flag == 0) & (self.exp.n_good_stars >= cfg.min_star_per_exp)
             rep = self.repeatability[b] if cfg.use_repeatability_for_exp_gray_cuts else None
-            nxt[b] = auto_cuts(self.exp.gray[use], self.cuts[b, 0], self.cuts[b, 1], cfg.auto_photometric_cut_nsig,
+            nxt[b, :2] = auto_cuts(self.exp.gray[use], self.cuts[b, 0], self.cuts[b, 1], cfg.auto_photometric_cut_nsig,
                                cfg.auto_high_cut_nsig, cfg.auto_photometric_cut_step, cfg.cuts_only_tighten, rep)
         self.next_cuts = nxt
 

@@ -90,6 +90,43 @@ def select_exposures(exp: ExpGray, n_stars_any: np.ndarray, low_cut: np.ndarray,
     return flag
 
 
+def night_gray_offset(gray: np.ndarray, visit_night: np.ndarray, n_nights: int, quantile: float) -> np.ndarray:
+    """Per visit, the positive part of its night's ``quantile`` of exposure grays (mag).
+
+    Clouds only make stars fainter, so on a night whose fitted atmosphere is right the clear visits
+    sit at gray ~0 and cloudy ones below. When clouds pulled the night's model too opaque, the clear
+    (or least cloudy) visits come out brighter than their stars' means, gray > 0; measuring the
+    photometric cut from this upper part of the night's distribution catches the cloudy visits that
+    the model had absorbed. A night with no positive offset is unchanged.
+    """
+    offset = np.zeros(n_nights)
+    ok = np.isfinite(gray)
+    order = np.lexsort((gray[ok], visit_night[ok]))
+    nights, g = visit_night[ok][order], gray[ok][order]
+    starts = np.searchsorted(nights, np.arange(n_nights), side="left")
+    ends = np.searchsorted(nights, np.arange(n_nights), side="right")
+    has = ends > starts
+    pos = starts[has] + np.floor(quantile * (ends[has] - starts[has] - 1)).astype(int)
+    offset[has] = np.maximum(g[pos], 0.0)
+    return offset[visit_night]
+
+
+def auto_var_cut(rms: np.ndarray, old: float, nsig: float, only_tighten: bool) -> float:
+    """Next cycle's exposure-gray variance cut (mag^2) for one band from the focal-plane rms of its
+    photometric visits: (median + nsig x 1.4826 MAD)^2, at least (2 mmag)^2 and a quarter of the old cut.
+
+    A cloud's patchiness shows as a larger spread of the detector grays than the clear visits'
+    measurement noise; this is an addition to the reference (whose variance cut is fixed).
+    """
+    rms = rms[np.isfinite(rms)]
+    if len(rms) < 5:
+        return old
+    med = float(np.median(rms))
+    sig = 1.4826 * float(np.median(np.abs(rms - med)))
+    new = max((med + nsig * sig) ** 2, 0.002 ** 2, old / 4.0)
+    return min(new, old) if only_tighten else new
+
+
 def calibratable_nights(flag: np.ndarray, visit_night: np.ndarray, visit_fit_band: np.ndarray, n_nights: int,
                         min_exp_per_night: int) -> tuple[np.ndarray, np.ndarray]:
     """Flag every visit of nights with too few photometric fit-band visits; returns (flag, night_ok)."""

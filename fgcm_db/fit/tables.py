@@ -192,7 +192,9 @@ def _summary(key: dict, inp: CycleInputs, out: CycleOutputs) -> dict:
         "repeatability_mmag": 1000 * out.state.repeatability, "crunched_repeatability_mmag": 1000 * out.crunched_repeatability,
         "sigma_fgcm_mmag": 1000 * out.sigma_fgcm, "sigma_cal_mmag": 1000 * out.sigma_cal,
         "exp_gray_cut_low": out.cuts_used[:, 0], "exp_gray_cut_high": out.cuts_used[:, 1],
+        "exp_var_gray_cut": out.cuts_used[:, 2],
         "next_exp_gray_cut_low": out.state.cuts[:, 0], "next_exp_gray_cut_high": out.state.cuts[:, 1],
+        "next_exp_var_gray_cut": out.state.cuts[:, 2],
         "n_evaluations": np.full(nb, out.n_evaluations, dtype=np.int32),
         "optimizer_status": np.full(nb, out.status, dtype=object), "converged": np.full(nb, out.converged),
     }
@@ -277,12 +279,13 @@ def load_state(db, run_id: int, cycle: int, inp: CycleInputs, n_wash: int, n_epo
     mok = (bi >= 0) & (inp.star_id[si] == mags["star_id"])
     mean[si[mok], bi[mok]] = mags["mag_std_raw"][mok]
     summ = fetch(db, "fit_load_cycle_summary", key)
-    cuts = np.zeros((len(inp.bands), 2))
+    cuts = np.zeros((len(inp.bands), 3))
     rep = np.full(len(inp.bands), np.nan)
     for b, band in enumerate(inp.bands):
         row = np.flatnonzero(summ["band"] == band)
         if len(row):
-            cuts[b] = summ["next_exp_gray_cut_low"][row[0]], summ["next_exp_gray_cut_high"][row[0]]
+            cuts[b] = (summ["next_exp_gray_cut_low"][row[0]], summ["next_exp_gray_cut_high"][row[0]],
+                       summ["next_exp_var_gray_cut"][row[0]])
             rep[b] = summ["repeatability_mmag"][row[0]] / 1000.0
     frozen = bool(cycle == 0 and len(nights) and not par["free"][np.isin(par["param"], ATM_CLASSES)].any())
     return FitState(
