@@ -12,6 +12,7 @@ Usage: python bench/ingest.py [--sizes 1e6,1e7] [--workdir DIR]
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import shutil
 import subprocess
@@ -82,9 +83,12 @@ def child_ingest(src: str, summary: str, db: str) -> None:
     from fgcm_db.ingest import run_ingest
 
     t0 = time.perf_counter()
+    r0 = resource.getrusage(resource.RUSAGE_SELF)
     counts = run_ingest(db, src, summary)
     dt = time.perf_counter() - t0
-    print(f"RESULT {counts['sources']} {counts['observations']} {dt:.3f} {peak_rss_mb():.0f}", flush=True)
+    r1 = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = r1.ru_utime - r0.ru_utime + r1.ru_stime - r0.ru_stime
+    print(f"RESULT {counts['sources']} {counts['observations']} {dt:.3f} {cpu:.3f} {peak_rss_mb():.0f}", flush=True)
 
 
 def bench_ingest(workdir: Path, n_rows: int) -> None:
@@ -95,11 +99,13 @@ def bench_ingest(workdir: Path, n_rows: int) -> None:
     db.unlink(missing_ok=True)
     out = subprocess.run([sys.executable, __file__, "--child", str(src), str(summary), str(db)],
                          capture_output=True, text=True, check=True).stdout
-    n_src, n_obs, dt, rss = out.split("RESULT", 1)[1].split()
-    n_src = int(n_src)
+    n_src, n_obs, dt, cpu, rss = out.split("RESULT", 1)[1].split()
+    n_src, dt, cpu = int(n_src), float(dt), float(cpu)
+    load = os.getloadavg()[0]
     print(f"ingest {n_src:>10,d} rows ({n_src // ROWS_PER_VISIT} parquet files, generated in {gen:.1f} s): "
-          f"{float(dt):6.2f} s  {n_src / float(dt) / 1e6:5.2f} M rows/s  peak RSS {float(rss):6.0f} MB  "
-          f"({int(n_obs):,d} observations kept)")
+          f"wall {dt:6.2f} s = {n_src / dt / 1e6:5.2f} M rows/s; CPU {cpu:6.2f} s = {n_src / cpu / 1e6:5.2f} M rows "
+          f"per CPU-second; peak RSS {float(rss):6.0f} MB; {int(n_obs):,d} observations kept; "
+          f"load average {load:.1f} on {os.cpu_count()} cores")
     shutil.rmtree(src)
     db.unlink(missing_ok=True)
 
@@ -118,12 +124,22 @@ def bench_fits(n_reads: int = 2000) -> None:
         dt = time.perf_counter() - t0
         print(f"src FITS read ({table.num_rows // n_reads} rows/file, {threads} thread(s)): "
               f"{dt / n_reads * 1e3:.2f} ms/file over {n_reads} reads")
+    with tempfile.TemporaryDirectory() as tmp:
+        t0 = time.perf_counter()
+        pq.write_table(table, Path(tmp) / "staged.parquet", compression="none")
+        dt = time.perf_counter() - t0
+    print(f"src FITS staging as parquet (ingest's path into DuckDB): {dt / n_reads * 1e3:.2f} ms/file")
 
 
 def bench_healpix(n: int = 10_000_000) -> None:
     import astropy.units as u
     import hpgeom
-    from astropy_healpix import HEALPix
+
+    try:
+        from astropy_healpix import HEALPix
+    except ImportError:
+        print("healpix comparison: astropy-healpix is not installed, skipped")
+        return
 
     rng = np.random.default_rng(3)
     ra = rng.uniform(0, 360, n)

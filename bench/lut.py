@@ -100,10 +100,11 @@ def main() -> None:
             store_lut(db, lut, run_id)
         t_store = time.perf_counter() - t0
         with Database(path, read_only=True) as db:
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             load_lut(db)
-            t_load = time.perf_counter() - t0
-        print(f"database: store {t_store:.2f} s, load {t_load:.2f} s, file {path.stat().st_size / 1e6:.0f} MB")
+            t_load, c_load = time.perf_counter() - t0, time.process_time() - c0
+        print(f"database: store {t_store:.2f} s, load {t_load:.2f} s wall / {c_load:.2f} s CPU, "
+              f"file {path.stat().st_size / 1e6:.0f} MB")
 
     for name, site in (("subaru2", "subaru"), ("lsst2", "rubin")):
         path = SHARED / "atmosphere" / f"fgcm_atm_{name}_test.fits"

@@ -16,6 +16,15 @@ from pathlib import Path
 
 import numpy as np
 
+from .atmosphere_gases import (
+    AIR_MOLECULE_KG,
+    H2O_PER_MM,
+    O2_FRACTION,
+    O3_PER_DU,
+    WATER_SCALE_HEIGHT_KM,
+    band_transmission,
+    gas_tables,
+)
 from .errors import FgcmDbError
 from .sites import Site, get_site
 
@@ -256,14 +265,10 @@ class BuiltinAtmosphere(Atmosphere):
 
     def o2_column(self, pressure_hpa) -> np.ndarray:
         """Vertical O2 column above the site, molecules/cm^2, for a surface pressure in hPa."""
-        from .atmosphere_gases import AIR_MOLECULE_KG, O2_FRACTION
-
         return O2_FRACTION * np.asarray(pressure_hpa) * 100.0 / (AIR_MOLECULE_KG * self._gravity_ms2) / 1e4
 
     def components(self, wavelength_nm, pwv_mm, o3_du, airmass, pressure_hpa) -> dict[str, np.ndarray]:
         """Transmission of each molecular component (rayleigh, o2, o3, h2o), each (N, L)."""
-        from .atmosphere_gases import H2O_PER_MM, O3_PER_DU, WATER_SCALE_HEIGHT_KM, band_transmission, gas_tables
-
         lam = np.ascontiguousarray(wavelength_nm, dtype=np.float64)
         tables = gas_tables(self._site_km, lam.tobytes())
         tau_r = rayleigh_optical_depth(lam, P0_HPA, self.site.latitude_deg, self.site.elevation_m)

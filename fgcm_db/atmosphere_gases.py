@@ -15,7 +15,9 @@ The 0.005 nm spectra are far finer than the 0.5 nm integration grid and the line
 transmission of each output wavelength bin is computed with the k-distribution method (Lacis &
 Oinas 1991, J. Geophys. Res. 96, 9027): the cross sections inside a bin are sorted, and the bin-mean
 transmission ``mean(exp(-sigma u))`` becomes a Gauss-Legendre sum over the cumulative fraction g,
-``sum_q w_q exp(-k(g_q) u)``, exact for any column u up to the quadrature error (<1e-4 here).
+``sum_q w_q exp(-k(g_q) u)``. Against the exact mean of the 0.005 nm transmissions the error is
+< 0.6 % in a single 0.5 nm bin and < 0.25 mmag integrated over an HSC band (y band, 3.6 mm PWV at
+airmass 3; < 0.06 mmag for O2), far below the model's own accuracy.
 """
 
 from __future__ import annotations

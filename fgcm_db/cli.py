@@ -162,15 +162,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("make-lut", cmd_make_lut, "build the atmosphere + instrument look-up table")
     p.add_argument("--atmosphere", default=None, help="FGCM-format atmosphere table (FITS); default: built-in model")
-    p.add_argument("--throughput", default=None, help="throughput file or directory; default: embedded HSC")
-    p.add_argument("--camera", default=None, help="camera geometry for per-detector curves")
+    p.add_argument("--throughput", default=None,
+                   help="throughput file (parquet/CSV: physical_filter, wavelength nm, throughput, [detector]) or "
+                        "an HSC component-curve directory; default: embedded HSC g,r,i,z,y")
+    p.add_argument("--camera", default=None,
+                   help="camera geometry for per-detector curves (default: the ingested detectors, else HSC-like)")
     _config_option(p)
 
     p = add("simulate", cmd_simulate, "write a simulated survey tract with known truth")
     p.add_argument("--out", required=True, help="output directory")
     p.add_argument("--preset", default="small", choices=["tiny", "small", "tract"],
-                   help="survey size: tiny (~10^4 star observations, g r), small (~2x10^5, g r i z), "
-                        "tract (~2x10^6, g r i z y); default small")
+                   help="survey size in observations kept by ingest: tiny (~10^4, g r), small "
+                        "(~2x10^5, g r i z), tract (~2x10^6, g r i z y); default small")
     p.add_argument("--seed", type=int, default=1, help="random seed; a seed gives identical files (default 1)")
     p.add_argument("--atmosphere", default=None, help="FGCM-format atmosphere table to simulate with")
     p.add_argument("--sed-library", default=None, help="directory of Pickles-format stellar spectra")

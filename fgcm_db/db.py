@@ -143,7 +143,7 @@ class Database:
         """Applied migration versions and their checksums ({} for a new database)."""
         exists = self.con.execute(
             "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_migrations'"
-        ).fetchone()[0]
+        ).fetchall()[0][0]
         if not exists:
             return {}
         rows = self.con.execute("SELECT version, checksum FROM schema_migrations").fetchall()
@@ -211,7 +211,7 @@ class Database:
         return bool(
             self.con.execute(
                 "SELECT count(*) FROM information_schema.tables WHERE table_name = $t", {"t": table}
-            ).fetchone()[0]
+            ).fetchall()[0][0]
         )
 
     def row_count(self, table: str) -> int:
@@ -221,7 +221,7 @@ class Database:
         from sqlglot import exp
 
         query = exp.select("count(*)").from_(exp.to_identifier(table, quoted=True)).sql("duckdb")
-        return int(self.con.execute(query).fetchone()[0])
+        return int(self.con.execute(query).fetchall()[0][0])
 
     # -- transactions and runs ---------------------------------------------------------------
     @contextlib.contextmanager
@@ -248,7 +248,7 @@ class Database:
             "INSERT INTO runs (run_id, command, config, version, started, status) "
             "VALUES (nextval('runs_seq'), $command, $config, $version, now(), 'running') RETURNING run_id",
             {"command": command, "config": json.dumps(config or {}, default=str), "version": __version__},
-        ).fetchone()
+        ).fetchall()[0]
         return int(row[0])
 
     def end_run(self, run_id: int, status: str, error: str | None = None) -> None:
@@ -288,8 +288,8 @@ class Database:
         )
 
     def get_metadata(self, key: str, default: Any = None) -> Any:
-        row = self.con.execute("SELECT value FROM metadata WHERE key = $key", {"key": key}).fetchone()
-        return default if row is None else json.loads(row[0])
+        rows = self.con.execute("SELECT value FROM metadata WHERE key = $key", {"key": key}).fetchall()
+        return default if not rows else json.loads(rows[0][0])
 
 
 def now_utc() -> _dt.datetime:

@@ -31,7 +31,8 @@ class TruthComparison:
 
     ``rms_photometric``: truth-photometric visits the fit also called photometric; ``rms_all``: every
     calibrated (visit, detector); each after removing the band's median difference. ``n_*`` rows used;
-    ``coverage``: fraction of truth (visit, detector) with >= 5 calibration stars that have a photo_calib row.
+    ``coverage``: fraction of (visit, detector) with >= 5 good calibration-star observations that have a
+    photo_calib row.
     """
 
     bands: tuple[str, ...]
@@ -42,8 +43,13 @@ class TruthComparison:
     coverage: float
 
 
-def compare_with_truth(db_path: str | Path, sim_dir: str | Path, min_stars: int = 5) -> TruthComparison:
-    """Compare the latest products in ``db_path`` with ``sim_dir/truth/photo_calib.parquet``."""
+def compare_with_truth(db_path: str | Path, sim_dir: str | Path, min_stars: int = 5,
+                       max_err: float = 0.1) -> TruthComparison:
+    """Compare the latest products in ``db_path`` with ``sim_dir/truth/photo_calib.parquet``.
+
+    ``coverage`` counts (visit, detector) with >= ``min_stars`` good calibration-star observations
+    (error <= ``max_err`` mag, the fit's ``ccd_gray_max_star_err``).
+    """
     truth_path = Path(sim_dir) / "truth" / "photo_calib.parquet"
     if not truth_path.is_file():
         raise FgcmDbError(f"no simulation truth at {truth_path}")
@@ -52,7 +58,7 @@ def compare_with_truth(db_path: str | Path, sim_dir: str | Path, min_stars: int 
                                                    truth["photometric"])}
     with Database(db_path, read_only=True) as db:
         rows = db.execute("demo_photo_calib").fetchall()
-        stars = db.execute("demo_stars_per_detector", {"min_stars": min_stars}).fetchall()
+        stars = db.execute("demo_stars_per_detector", {"min_stars": min_stars, "max_err": max_err}).fetchall()
     bands = tuple(sorted({r[2] for r in rows}))
     rms_p, rms_a, n_p, n_a = {}, {}, {}, {}
     for band in bands:

@@ -85,6 +85,9 @@ def run_ingest(db_path: str | Path, sources: str, visits: str, camera: str | Non
         files = find_source_files(sources)
         formats = {f: file_format(f) for f in files}
         parquet = [inspect_parquet(f) for f in files if formats[f] == "parquet"]
+        for p in parquet:
+            if cfg.flux_column() not in p.mapping.found:
+                raise FgcmDbError(f"{p.path}: no column for the calibration flux [ingest] flux_field = {cfg.flux_field}")
         fits = [f for f in files if formats[f] == "fits"]
         summary = read_visit_summary(visits, cfg.filter_to_band)
         per_visit = visit_rows(summary, site_obj, ut_boundary)
@@ -116,6 +119,7 @@ def _load(db: Database, run_id: int, cfg: IngestConfig, site, summary, per_visit
           detector: int | None) -> dict:
     con = db.con
     _run(db, "ingest_memory_limit", {"memory_limit": cfg.memory_limit})
+    _run(db, "ingest_progress_bar")
     con.register("vs_rows", summary.rows)
     con.register("visit_rows", per_visit)
     con.register("vs_visits", per_visit.select(["visit", "band", "physical_filter"]))

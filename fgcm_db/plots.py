@@ -6,7 +6,8 @@ run (``tract_summary``):
 * ``exp_gray_histograms.png``: visit (exposure) gray per band, photometric vs not, with the cuts;
 * ``focal_plane_zeropoints.png``: per detector, zero-point relative to its visit median (photometric
   visits): the illumination / superstar pattern;
-* ``focal_plane_gray.png``: per detector, the mean gray term on photometric visits (should be ~0);
+* ``focal_plane_gray.png``: per detector, the mean detector gray minus visit gray on photometric visits:
+  the focal-plane structure the model (superstar) leaves, ~0 when it works;
 * ``atmosphere_vs_time.png``: fitted PWV, tau, alpha, O3 and the visit gray per visit, night by night;
 * ``repeatability_vs_magnitude.png``: reserved stars, calibrated observation minus standard magnitude;
 * ``residuals_vs_colour.png``: observation residuals vs g-i at low and high airmass (a chromatic error
@@ -56,6 +57,14 @@ def _panels(plt, n: int, width: float = 4.2, height: float = 3.4, rows: int = 1)
     return fig, axes
 
 
+def _no_data(fig, axes, text: str) -> None:
+    """Say in an empty figure why it is empty (e.g. no reserved stars on photometric visits)."""
+    ax = axes[0][0]
+    ax.text(0.5, 0.5, text, transform=ax.transAxes, ha="center", va="center", fontsize=10, wrap=True)
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
 def _save(fig, out: Path, name: str) -> Path:
     path = out / name
     fig.tight_layout()
@@ -97,15 +106,18 @@ def plot_exp_gray(plt, data: dict, out: Path) -> Path:
     return _save(fig, out, "exp_gray_histograms.png")
 
 
-def _focal_plane(plt, data: dict, column: str, title: str, label: str, out: Path, name: str) -> Path:
+def _focal_plane(plt, data: dict, title: str, out: Path, name: str) -> Path:
+    """A map of ``data['value_mmag']`` per detector and band (mean over photometric visits)."""
     from matplotlib.collections import PatchCollection
     from matplotlib.patches import Rectangle
 
     bands = ordered_bands(data["band"].tolist())
     fig, axes = _panels(plt, max(len(bands), 1), width=4.4, height=4.0)
+    if not bands:
+        _no_data(fig, axes, "no calibrated detector\non a photometric visit")
     for ax, band in zip(axes[0], bands):
         sel = data["band"] == band
-        values = _floats(data[column][sel])
+        values = _floats(data["value_mmag"][sel])
         patches = [
             Rectangle((x - w / 2, y - h / 2), w, h, angle=rot, rotation_point="center")
             for x, y, w, h, rot in zip(data["fp_x"][sel], data["fp_y"][sel], data["width_mm"][sel],
@@ -123,7 +135,7 @@ def _focal_plane(plt, data: dict, column: str, title: str, label: str, out: Path
         ax.set_title(f"{band}: {title}\nrms {np.std(finite):.1f} mmag over {len(finite)} detectors", fontsize=9)
         ax.set_xlabel("focal plane x [mm]")
         ax.set_ylabel("focal plane y [mm]")
-        fig.colorbar(coll, ax=ax, shrink=0.8, label=label)
+        fig.colorbar(coll, ax=ax, shrink=0.8, label="mmag")
     return _save(fig, out, name)
 
 
@@ -178,8 +190,10 @@ def _binned(x: np.ndarray, y: np.ndarray, edges: np.ndarray, stat: str) -> tuple
 
 def plot_repeatability(plt, data: dict, out: Path) -> Path:
     reserved = data["reserved"].astype(bool)
-    bands = ordered_bands(data["band"].tolist())
+    bands = ordered_bands(data["band"][reserved].tolist())
     fig, axes = _panels(plt, max(len(bands), 1))
+    if not bands:
+        _no_data(fig, axes, "no observation of a reserved star\non a photometric visit")
     for ax, band in zip(axes[0], bands):
         sel = (data["band"] == band) & reserved
         mag = data["mag"][sel].astype(np.float64)
@@ -206,6 +220,8 @@ def plot_repeatability(plt, data: dict, out: Path) -> Path:
 def _colour_of_stars(colours: dict) -> tuple[str, dict[int, float]]:
     """A colour index per star: g-i when both exist, else the bluest minus the reddest band."""
     bands = ordered_bands(colours["band"].tolist())
+    if not bands:
+        return "colour", {}
     blue, red = ("g", "i") if {"g", "i"} <= set(bands) else (bands[0], bands[-1])
     mags = {b: dict(zip(colours["star_id"][colours["band"] == b].tolist(),
                         colours["mag"][colours["band"] == b].astype(np.float64).tolist())) for b in (blue, red)}
@@ -218,6 +234,8 @@ def plot_colour_residuals(plt, residuals: dict, colours: dict, out: Path) -> Pat
     name, colour_of = _colour_of_stars(colours)
     has_ref = np.isfinite(_floats(colours["ref_mag"])).any()
     fig, axes = _panels(plt, max(len(bands), 1), rows=2 if has_ref else 1)
+    if not bands:
+        _no_data(fig, axes, "no calibration-star observation\non a photometric visit")
     star_colour = np.array([colour_of.get(s, np.nan) for s in residuals["star_id"].tolist()])
     edges = np.arange(-0.5, 3.51, 0.25)
     for ax, band in zip(axes[0], bands):
@@ -295,11 +313,10 @@ def run_plots(db_path: str | Path, out_dir: str | Path) -> list[Path]:
         key = {"run_id": int(run["run_id"][0]), "cycle": int(run["final_cycle"][0])}
         with status(f"plots: drawing run {key['run_id']} into {out}"):
             written.append(plot_exp_gray(plt, _columns(db, "plots_exp_gray", key), out))
-            fp = _columns(db, "plots_focal_plane", key)
-            written.append(_focal_plane(plt, fp, "zp_rel_mmag", "zero-point - visit median", "mmag", out,
-                                        "focal_plane_zeropoints.png"))
-            written.append(_focal_plane(plt, fp, "gray_mmag", "mean gray, photometric visits", "mmag", out,
-                                        "focal_plane_gray.png"))
+            written.append(_focal_plane(plt, _columns(db, "plots_focal_plane", key), "zero-point - visit median",
+                                        out, "focal_plane_zeropoints.png"))
+            written.append(_focal_plane(plt, _columns(db, "plots_focal_plane_gray", key),
+                                        "detector gray - visit gray", out, "focal_plane_gray.png"))
             written.append(plot_atmosphere(plt, _columns(db, "plots_visit_atmosphere", key), out))
             residuals = _columns(db, "plots_star_residuals", key)
             written.append(plot_repeatability(plt, residuals, out))

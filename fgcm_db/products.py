@@ -42,6 +42,7 @@ from .db import Database, bind_parameters, sql_text
 from .errors import FgcmDbError
 from .fit import flags as fit_flags
 from .photometry import NJY_AB_ZP
+from .stars import ordered_bands
 
 log = logging.getLogger(__name__)
 
@@ -343,7 +344,7 @@ def write_products(db: Database, config, run_id: int, cycle: int, tract: int | N
     key = {"run_id": run_id, "cycle": cycle, "tract": tract}
     for table in PRODUCT_TABLES:
         db.execute(f"products_delete_{table}", {"tract": tract})
-    bands = [r[0] for r in db.execute("products_bands", {"run_id": run_id, "cycle": cycle}).fetchall()]
+    bands = ordered_bands(r[0] for r in db.execute("products_bands", {"run_id": run_id, "cycle": cycle}).fetchall())
     offsets = absolute_offsets(db, cfg, run_id, cycle, bands)
     flags = _flag_params(cfg)
     settle(db)
@@ -388,6 +389,9 @@ def _write_transmission(db: Database, cfg: TractConfig, run_id: int, tract: int 
 # ---------------------------------------------------------------------------------------------
 # Applying photo_calib
 # ---------------------------------------------------------------------------------------------
+#: ``tract`` value of :func:`calibrate_flux` that takes every row
+ANY_TRACT = "any"
+
 _CALIB_COLUMNS = ("visit", "detector", "calib_mean", "cheb_coeffs", "bbox_width", "bbox_height", "i10", "i10_std",
                   "flag", "tract")
 
@@ -407,15 +411,16 @@ class PhotoCalib:
     flag: np.ndarray
 
     @classmethod
-    def from_arrow(cls, table: pa.Table, tract: int | None = None) -> PhotoCalib:
-        """From an Arrow table with the photo_calib columns (``tract`` selects one tract's rows)."""
+    def from_arrow(cls, table: pa.Table, tract: int | None | str = "any") -> PhotoCalib:
+        """From an Arrow table with the photo_calib columns (``tract``: see :func:`calibrate_flux`)."""
         missing = [c for c in _CALIB_COLUMNS if c not in table.column_names and c != "tract"]
         if missing:
             raise FgcmDbError(f"photo_calib table lacks column(s) {', '.join(missing)}")
-        if tract is not None:
+        if tract != ANY_TRACT:
             if "tract" not in table.column_names:
                 raise FgcmDbError("tract given but the photo_calib table has no tract column")
-            table = table.filter(pc.equal(table.column("tract"), tract))
+            col = table.column("tract")
+            table = table.filter(pc.is_null(col) if tract is None else pc.fill_null(pc.equal(col, tract), False))
 
         def floats(name: str) -> np.ndarray:
             col = pc.cast(table.column(name), pa.float64())
@@ -428,7 +433,8 @@ class PhotoCalib:
         dup = (visit[1:] == visit[:-1]) & (det[1:] == det[:-1])
         if np.any(dup):
             raise FgcmDbError(f"photo_calib holds several rows for (visit {visit[1:][dup][0]}, detector "
-                              f"{det[1:][dup][0]}) (several tracts): pass tract=N to choose one")
+                              f"{det[1:][dup][0]}) (several tracts): pass tract=N (or None for the "
+                              "whole-database tract) to choose one")
         cheb = table.column("cheb_coeffs").to_pylist()
         return cls(visit=visit, detector=det, calib_mean=floats("calib_mean")[order],
                    cheb_coeffs=[cheb[i] for i in order], bbox_width=floats("bbox_width")[order],
@@ -476,7 +482,7 @@ def chebyshev_field(coeffs: np.ndarray, x, y, width: float, height: float) -> np
     return np.polynomial.chebyshev.chebval2d(u, v, c.reshape(n1, n1).T)
 
 
-def load_photo_calib(source, tract: int | None = None) -> PhotoCalib:
+def load_photo_calib(source, tract: int | None | str = "any") -> PhotoCalib:
     """photo_calib from an exported parquet file, a DuckDB file, an open Database or an Arrow table."""
     if isinstance(source, PhotoCalib):
         return source
@@ -496,7 +502,7 @@ def load_photo_calib(source, tract: int | None = None) -> PhotoCalib:
 
 
 def calibrate_flux(visit, detector, x, y, inst_flux, source="photo_calib.parquet", sed_slope=None,
-                   tract: int | None = None) -> np.ndarray:
+                   tract: int | None | str = "any") -> np.ndarray:
     """Calibrated flux (nJy) of sources from their instrumental flux (counts), with photo_calib.
 
     Parameters
@@ -512,8 +518,9 @@ def calibrate_flux(visit, detector, x, y, inst_flux, source="photo_calib.parquet
     sed_slope : array_like, 1/nm, optional
         SED slope F' per source (``star_mags.sed_slope``); applies the chromatic correction to the
         standard passband. None: flat f_nu SED.
-    tract : int, optional
-        Use this tract's rows (needed when several tracts calibrated the same visit).
+    tract : int, None or "any"
+        An int: that tract's rows; None: the rows of the whole-database tract (tract NULL); "any"
+        (default): every row, which fails if several tracts calibrated the same (visit, detector).
 
     Returns
     -------

@@ -188,7 +188,7 @@ def read_src_fits(path: Path, pattern: str, visit: int | None = None, detector: 
     if not tables:
         raise FgcmDbError(f"{path}: FITS file without a binary table: not an afw src catalog")
     table = tables[0]
-    flag_col = next((n for n, _ in table.bit_columns.items()), None)
+    flag_col = "flags" if "flags" in table.bit_columns else None
     flag_names = [table.header[k] for k in _tflag_keys(table.header)]
     if flag_col is None or not flag_names:
         raise FgcmDbError(f"{path}: not an afw src catalog (no packed 'flags' column with TFLAGn names)")

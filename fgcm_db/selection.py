@@ -25,7 +25,6 @@ from collections.abc import Iterator
 import duckdb
 import numpy as np
 import pyarrow as pa
-from duckdb.sqltypes import BIGINT, DOUBLE
 
 from . import astro
 from .configs.ingest import SELECTABLE_FLAGS, IngestConfig
@@ -77,9 +76,9 @@ def airmass_batch(site: Site):
 @contextlib.contextmanager
 def observation_functions(con: duckdb.DuckDBPyConnection, site: Site) -> Iterator[None]:
     """Register the vectorised healpix and airmass functions on ``con`` for the duration of a block."""
-    con.create_function(HEALPIX_FUNCTION, healpix_batch, [DOUBLE, DOUBLE], BIGINT, type="arrow")
-    con.create_function(AIRMASS_FUNCTION, airmass_batch(site), [DOUBLE, DOUBLE, DOUBLE], DOUBLE, type="arrow",
-                        null_handling="special")
+    con.create_function(HEALPIX_FUNCTION, healpix_batch, ["DOUBLE", "DOUBLE"], "BIGINT", type="arrow")
+    con.create_function(AIRMASS_FUNCTION, airmass_batch(site), ["DOUBLE", "DOUBLE", "DOUBLE"], "DOUBLE",
+                        type="arrow", null_handling="special")
     try:
         yield
     finally:

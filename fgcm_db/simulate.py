@@ -27,6 +27,7 @@ import dataclasses
 import logging
 import time
 import zlib
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -225,22 +226,32 @@ def _truth_stars(sim: Simulation) -> dict:
     return out
 
 
-def write_simulation(sim: Simulation, out: str | Path) -> dict:
-    """Write the CONTRACT.md inputs and the truth tables of ``sim`` into ``out``; returns counts."""
+def write_simulation(sim: Simulation, out: str | Path, workers: int = 2) -> dict:
+    """Write the CONTRACT.md inputs and the truth tables of ``sim`` into ``out``; returns counts.
+
+    ``workers`` threads simulate visits concurrently (the output does not depend on it).
+    """
     out = Path(out)
     scene = sim.scene
     (out / "sources").mkdir(parents=True, exist_ok=True)
     (out / "truth").mkdir(exist_ok=True)
     for old in (out / "sources").glob("visit_*.parquet"):
         old.unlink()
-    n_sources = 0
-    n_star_obs = 0
-    truth_obs = []
-    for v in track(range(len(scene.survey)), "simulating visits", total=len(scene.survey)):
+
+    def one_visit(v: int) -> tuple[int, dict]:
         sources, truth = observe_visit(scene, v, stream(sim.seed, "measure", v))
-        n_sources += writer.write_sources(out / "sources" / f"visit_{scene.survey.visit[v]}.parquet", sources)
-        n_star_obs += int(np.sum(scene.objects.kind[truth["object_id"] - 1] == 0))
-        truth_obs.append(truth)
+        return writer.write_sources(out / "sources" / f"visit_{scene.survey.visit[v]}.parquet", sources), truth
+
+    # visits are independent (own random stream each); threads overlap numpy and parquet work, and
+    # map() keeps the visit order, so the files do not depend on the number of workers
+    n_sources = 0
+    truth_obs = []
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        for n, truth in track(pool.map(one_visit, range(len(scene.survey))), "simulating visits",
+                              total=len(scene.survey)):
+            n_sources += n
+            truth_obs.append(truth)
+    n_star_obs = sum(int(np.sum(scene.objects.kind[t["object_id"] - 1] == 0)) for t in truth_obs)
     with status("writing visit summary, camera, refcat and truth"):
         writer.write_visit_summary(out / "visit_summary.parquet", _visit_summary(scene))
         write_camera_yaml(scene.camera, out / "camera.yaml")

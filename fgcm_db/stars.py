@@ -39,7 +39,6 @@ import duckdb
 import hpgeom
 import numpy as np
 import pyarrow as pa
-from duckdb.sqltypes import BIGINT, DOUBLE, INTEGER
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from sqlglot import exp
@@ -68,8 +67,8 @@ BAND_ORDER = ("u", "g", "r", "i", "z", "y")
 OUTPUT_TABLES = ("stars", "star_nobs", "star_obs", "star_ref", "build_stats")
 _TEMP_TABLES = (
     "match_obs", "match_obs_neighbours", "match_seeds", "match_seed_candidates", "match_star_candidates",
-    "match_star_neighbours", "match_crowded_stars", "match_assoc", "stars_status", "stars_kept",
-    "stars_final", "stars_final_neighbours",
+    "match_star_neighbours", "match_crowded_stars", "match_assoc", "stars_status", "stars_final",
+    "stars_final_neighbours",
 )
 _MASK64 = (1 << 64) - 1
 
@@ -207,9 +206,9 @@ def _udf_hash_unit(ids: pa.Array, salt: pa.Array) -> pa.Array:
 
 
 _UDFS = (
-    ("fgcm_healpix_nest", _udf_healpix_nest, [INTEGER, DOUBLE, DOUBLE], BIGINT),
-    ("fgcm_healpix_neighbourhood", _udf_healpix_neighbourhood, [INTEGER, BIGINT], duckdb.list_type(BIGINT)),
-    ("fgcm_hash_unit", _udf_hash_unit, [BIGINT, BIGINT], DOUBLE),
+    ("fgcm_healpix_nest", _udf_healpix_nest, ["INTEGER", "DOUBLE", "DOUBLE"], "BIGINT"),
+    ("fgcm_healpix_neighbourhood", _udf_healpix_neighbourhood, ["INTEGER", "BIGINT"], "BIGINT[]"),
+    ("fgcm_hash_unit", _udf_hash_unit, ["BIGINT", "BIGINT"], "DOUBLE"),
 )
 
 
@@ -305,13 +304,10 @@ def build_stars(db: Database, config: Config | StarsConfig, run_id: int) -> Buil
                 "required_bands": list(dict.fromkeys(cfg.required_bands)), "min_obs": cfg.min_obs_per_band,
             })
             density_order = int(round(math.log2(cfg.density_cut_nside)))
-            db.execute("stars_kept", {
-                "density_shift": 2 * (HEALPIX_ORDER - density_order), "density_seed": cfg.density_seed,
-                "density_max": cfg.density_max_per_pixel,
-            })
             db.execute("stars_final", {
-                "reserve_seed": cfg.reserve_seed, "reserve_fraction": cfg.reserve_fraction,
-                "reserved_flag": RESERVED_FLAG, "star_shift": star_shift,
+                "density_shift": 2 * (HEALPIX_ORDER - density_order), "density_seed": cfg.density_seed,
+                "density_max": cfg.density_max_per_pixel, "reserve_seed": cfg.reserve_seed,
+                "reserve_fraction": cfg.reserve_fraction, "reserved_flag": RESERVED_FLAG, "star_shift": star_shift,
             })
             db.execute("stars_final_neighbours", {"star_order": star_order})
         with status("build-stars: writing star tables and reference magnitudes"):
@@ -395,8 +391,10 @@ def _seed_band(db: Database, band: str, match_order: int, match_chord2: float, m
     labels = np.arange(nodes.size, dtype=np.int64)
     text = sql_text("match_seed_pairs")
     edges = db.con.sql(text, params=bind_parameters(text, {"match_chord2": match_chord2}))
+    # DuckDB 2 names it to_arrow_reader; 1.x fetch_arrow_reader (a streaming reader either way)
+    batches = getattr(edges, "to_arrow_reader", None) or edges.fetch_arrow_reader
     n_edges = 0
-    for batch in edges.to_arrow_reader(EDGE_BATCH_ROWS):
+    for batch in batches(EDGE_BATCH_ROWS):
         source_a = batch.column(0).to_numpy()
         labels = merge_clusters(labels, nodes, source_a, batch.column(1).to_numpy())
         n_edges += source_a.size

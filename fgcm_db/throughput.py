@@ -124,7 +124,7 @@ def _check_curve(wl: np.ndarray, tp: np.ndarray, where: str) -> None:
     if np.any(np.diff(wl) <= 0):
         k = int(np.argmax(np.diff(wl) <= 0))
         raise FgcmDbError(
-            f"{where}: wavelengths must be strictly increasing within a curve (row {k + 1}: "
+            f"{where}: wavelengths must be strictly increasing within a curve (its rows {k + 1} and {k + 2}: "
             f"{wl[k]:g} then {wl[k + 1]:g} nm); sort the file by physical_filter, detector, wavelength"
         )
     if np.any(tp < 0) or np.any(tp > 1.5):

@@ -61,7 +61,7 @@ COMMENT ON COLUMN night_atmosphere.run_id IS 'run that fitted this cycle (runs.r
 COMMENT ON COLUMN night_atmosphere.cycle IS 'fit cycle number';
 COMMENT ON COLUMN night_atmosphere.night IS 'observing night id (visits.night)';
 COMMENT ON COLUMN night_atmosphere.pivot_mjd IS 'mid-night time where the ln PWV and ln tau slopes are zero: midpoint of the first and last visit of the night [MJD]';
-COMMENT ON COLUMN night_atmosphere.fitted IS 'true when the atmosphere of this night was fitted (enough photometric visits); false: standard atmosphere';
+COMMENT ON COLUMN night_atmosphere.fitted IS 'true when the night had enough photometric visits for its atmosphere to be fitted (in this cycle, or in the fitting cycle a final cycle follows); false: standard or previous values';
 COMMENT ON COLUMN night_atmosphere.n_visits IS 'visits of the night, all bands';
 COMMENT ON COLUMN night_atmosphere.n_visits_photometric IS 'photometric visits of the night in fit bands';
 COMMENT ON COLUMN night_atmosphere.o3 IS 'ozone column [Dobson]';

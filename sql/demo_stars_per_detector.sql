@@ -1,6 +1,7 @@
--- demo_stars_per_detector: the (visit, detector) pairs with at least $min_stars calibration-star
+-- demo_stars_per_detector: the (visit, detector) pairs with at least $min_stars good calibration-star
 -- observations (stars without the too-few-observations / bad-colour flags in the final cycle of the
--- latest calibrate-tract run), one row per pair, from star_obs, star_flags and tract_summary.
+-- latest calibrate-tract run; observation error <= $max_err mag), one row per pair, from star_obs,
+-- observations, star_flags and tract_summary.
 WITH latest AS (
     SELECT
         run_id,
@@ -13,11 +14,14 @@ SELECT
     so.visit,
     so.detector
 FROM star_obs AS so
+JOIN observations AS o
+    ON o.sourceId = so.sourceId AND o.visit = so.visit
 JOIN star_flags AS f
     ON f.star_id = so.star_id
 JOIN latest AS l
     ON l.run_id = f.run_id AND l.final_cycle = f.cycle
 WHERE (f.flag & 3) = 0
+  AND o.inst_mag_err <= $max_err
 GROUP BY so.visit, so.detector
 HAVING count(*) >= $min_stars
 ORDER BY so.visit, so.detector

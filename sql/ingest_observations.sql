@@ -4,7 +4,8 @@
 -- when that is enabled), inst_mag_err = 2.5/ln(10) flux_err / flux, delta_mag_bkg =
 -- -2.5 log10(inst_flux / flux), delta_mag_aper = -2.5 log10(F_12 / F_17) and its error (NULL when not
 -- finite), and through the vectorised functions of fgcm_db.selection the HEALPix nest id (nside 16384)
--- and the source's own airmass at mid-exposure.
+-- and the source's own airmass at mid-exposure. Rows are stored in (visit, detector, sourceId) order,
+-- so that every ingest of the same inputs gives the same table.
 INSERT INTO observations (
     sourceId, visit, detector, band, physical_filter, ra, dec, x, y, healpix, inst_flux, inst_flux_err,
     inst_mag, inst_mag_err, delta_mag_aper, delta_mag_aper_err, delta_mag_bkg, airmass, psf_candidate
@@ -33,3 +34,4 @@ SELECT
     fgcm_source_airmass(mjd, ra, dec) AS airmass,
     psf_candidate
 FROM kept
+ORDER BY visit, detector, sourceId

@@ -1,12 +1,11 @@
 -- plots_focal_plane: per (band, detector) of run $run_id: the mean over photometric visits of the
--- zero-point relative to the visit median (mmag) and of the gray term (mmag), with the detector geometry;
--- one row per (band, detector), from photo_calib and detectors.
+-- zero-point relative to its visit median (mmag), with the detector geometry; one row per
+-- (band, detector), from photo_calib and detectors.
 WITH relative AS (
     SELECT
         band,
         detector,
-        zp_mag - median(zp_mag) OVER (PARTITION BY visit) AS zp_rel,
-        gray_mag
+        zp_mag - median(zp_mag) OVER (PARTITION BY visit) AS zp_rel
     FROM photo_calib
     WHERE run_id = $run_id
       AND photometric
@@ -14,8 +13,7 @@ WITH relative AS (
 SELECT
     r.band,
     r.detector,
-    1000.0 * avg(r.zp_rel) AS zp_rel_mmag,
-    1000.0 * avg(r.gray_mag) AS gray_mmag,
+    1000.0 * avg(r.zp_rel) AS value_mmag,
     count(*) AS n_visits,
     any_value(d.fp_x) AS fp_x,
     any_value(d.fp_y) AS fp_y,

@@ -1,6 +1,6 @@
 -- build_stats: counts at each step of build-stars (band NULL for counts over all bands).
 -- From: match_obs, match_seeds, match_star_candidates, match_crowded_stars, match_assoc,
--- stars_status, stars_kept, stars_final, star_obs, star_ref. Grain: one row per (step, band).
+-- stars_status, stars_final, star_obs, star_ref. Grain: one row per (step, band).
 INSERT INTO build_stats (step_order, step, band, n, run_id)
 WITH step_counts AS (
     SELECT 1 AS step_order, 'observations' AS step, band, count(*) AS n
@@ -29,7 +29,7 @@ WITH step_counts AS (
     UNION ALL
     SELECT 9, 'density_removed', NULL,
         (SELECT count(*) FROM stars_status WHERE NOT blended AND has_required_bands)
-        - (SELECT count(*) FROM stars_kept)
+        - (SELECT count(*) FROM stars_final)
     UNION ALL
     SELECT 10, 'stars', NULL, count(*)
     FROM stars_final

@@ -1,13 +1,20 @@
--- stars_final: the kept stars at the mean unit vector of all their observations (all bands; summed
--- as exact fixed-point integers, unit vector * 2^50, so the result does not depend on thread order),
--- with their HEALPix ids and the reserved flag (stable hash of star_id below $reserve_fraction;
--- flag bit $reserved_flag).
--- From: stars_kept, match_assoc. Grain: one row per calibration star.
+-- stars_final: the calibration stars: stars that are not blends and have the required bands, at the
+-- mean unit vector of all their observations (all bands; summed as exact fixed-point integers,
+-- unit vector * 2^50, so the result does not depend on thread order), then the density cap: in
+-- each HEALPix pixel of order 14 - $density_shift / 2 (of that position) at most $density_max
+-- stars, those with the lowest seeded stable hash of star_id; then the reserved flag (stable hash
+-- of star_id below $reserve_fraction; flag bit $reserved_flag).
+-- From: stars_status, match_assoc. Grain: one row per calibration star.
 CREATE OR REPLACE TEMP TABLE stars_final AS
-WITH kept_obs AS (
+WITH eligible_stars AS (
+    SELECT star_id
+    FROM stars_status
+    WHERE NOT blended AND has_required_bands
+),
+eligible_obs AS (
     SELECT a.star_id, a.cx, a.cy, a.cz
     FROM match_assoc AS a
-    JOIN stars_kept AS k ON k.star_id = a.star_id
+    JOIN eligible_stars AS e ON e.star_id = a.star_id
 ),
 star_sums AS (
     SELECT
@@ -16,7 +23,7 @@ star_sums AS (
         CAST(sum(CAST(round(cx * 1125899906842624.0) AS BIGINT)) AS DOUBLE) AS sx,
         CAST(sum(CAST(round(cy * 1125899906842624.0) AS BIGINT)) AS DOUBLE) AS sy,
         CAST(sum(CAST(round(cz * 1125899906842624.0) AS BIGINT)) AS DOUBLE) AS sz
-    FROM kept_obs
+    FROM eligible_obs
     GROUP BY star_id
 ),
 star_positions AS (
@@ -30,12 +37,25 @@ star_positions AS (
         degrees(atan2(sz, sqrt(sx * sx + sy * sy))) AS dec
     FROM star_sums
 ),
-reserve_draws AS (
-    SELECT
-        star_id, n_obs, cx, cy, cz, ra, dec,
-        fgcm_healpix_nest(14, ra, dec) AS healpix,
-        fgcm_hash_unit(star_id, $reserve_seed) < $reserve_fraction AS reserved
+star_pixels AS (
+    SELECT star_id, n_obs, cx, cy, cz, ra, dec, fgcm_healpix_nest(14, ra, dec) AS healpix
     FROM star_positions
+),
+ranked_in_density_pixel AS (
+    SELECT
+        star_id, n_obs, cx, cy, cz, ra, dec, healpix,
+        row_number() OVER (
+            PARTITION BY healpix >> $density_shift
+            ORDER BY fgcm_hash_unit(star_id, $density_seed), star_id
+        ) AS density_rank
+    FROM star_pixels
+),
+kept_stars AS (
+    SELECT
+        star_id, n_obs, cx, cy, cz, ra, dec, healpix,
+        fgcm_hash_unit(star_id, $reserve_seed) < $reserve_fraction AS reserved
+    FROM ranked_in_density_pixel
+    WHERE density_rank <= $density_max
 )
 SELECT
     star_id,
@@ -47,4 +67,4 @@ SELECT
     n_obs,
     reserved,
     CASE WHEN reserved THEN $reserved_flag ELSE 0 END AS flag
-FROM reserve_draws;
+FROM kept_stars;

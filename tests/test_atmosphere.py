@@ -135,3 +135,25 @@ def test_builtin_model_matches_modtran_table_within_one_percent_and_one_nm(share
         lam_tab, lam_ours = (t_tab * s * wq).sum(1) / i0_tab, (t_ours * s * wq).sum(1) / i0_ours
         assert np.max(np.abs(2.5 * np.log10(i0_ours / i0_tab))) < 2.5 * np.log10(1.01), f
         assert np.max(np.abs(lam_ours - lam_tab)) < 1.0, f
+
+
+def test_builtin_components_agree_with_libradtran_mauna_kea_grids_within_1_percent(shared_data):
+    """An independent radiative-transfer code (libRadtran grids for Mauna Kea, getObsAtmo): Rayleigh,
+    O2 and O3 transmissions integrated over each HSC band at airmass 1 and 2."""
+    import json
+
+    d = shared_data / "atmosphere" / "libradtran"
+    par = json.loads((d / "OMK_atmospherictransparencygrid_params.json").read_text())
+    lam, airmass, ozone = np.array(par["WL"]), np.array(par["AIRMASS"]), np.array(par["OZ"])
+    grids = {name: np.load(d / f"OMK_atmospherictransparencygrid_{name}.npy") for name in ("rayleigh", "O2abs", "OZabs")}
+    thr = load_throughput(shared_data / "hsc")
+    atm = BuiltinAtmosphere(get_site("subaru"))
+    k_oz = int(np.argmin(abs(ozone - 300.0)))
+    for k in (int(np.argmin(abs(airmass - 1.0))), int(np.argmin(abs(airmass - 2.0)))):
+        ours = atm.components(lam, 1.0, 300.0, airmass[k], 616.0)
+        theirs = {"rayleigh": grids["rayleigh"][:, k], "o2": grids["O2abs"][:, k], "o3": grids["OZabs"][:, k, k_oz]}
+        for f in ("HSC-G", "HSC-R", "HSC-I", "HSC-Z", "HSC-Y"):
+            w = np.interp(lam, LAM, thr.curve(f)) / lam
+            for comp, t in theirs.items():
+                dmag = 2.5 * np.log10(np.sum(w * ours[comp][0]) / np.sum(w * t))
+                assert abs(dmag) < 2.5 * np.log10(1.01), (f, comp, airmass[k], dmag)

@@ -12,7 +12,6 @@ import pyarrow.parquet as pq
 import pytest
 from astropy.time import Time
 from astropy.utils import iers
-from astropy_healpix import HEALPix
 from ingest_inputs import EXPTIME, make_sources, make_summary, snapshot, write_parquet
 
 from fgcm_db import ingest as ingest_module
@@ -50,15 +49,21 @@ def test_clean_sources_all_become_observations_with_exact_magnitudes(db_path, tw
     assert counts == {"sources": 800, "observations": 800, "visits": 2, "files": 2}
     rows = _query(db_path, """
         SELECT o.inst_mag, s.apFlux_12_0_instFlux, o.inst_mag_err, s.apFlux_12_0_instFluxErr,
-               o.delta_mag_aper, s.apFlux_17_0_instFlux, o.delta_mag_bkg, o.ra, o.dec, o.healpix
+               o.delta_mag_aper, s.apFlux_17_0_instFlux, o.delta_mag_bkg
         FROM observations o JOIN sources s USING (sourceId)""")
-    mag, f12, err, e12, dap, f17, dbkg, ra, dec, hp = map(np.array, zip(*rows))
+    mag, f12, err, e12, dap, f17, dbkg = map(np.array, zip(*rows))
     np.testing.assert_allclose(mag, -2.5 * np.log10(f12 / EXPTIME), rtol=0, atol=1e-12)
     np.testing.assert_allclose(err, 1.0857362047581294 * e12 / f12, rtol=1e-12)
     np.testing.assert_allclose(dap, -2.5 * np.log10(f12 / f17), atol=1e-12)
     assert np.all(dbkg == 0.0)
-    # HEALPix nest ids at nside 16384, checked with an independent library (astropy-healpix)
-    expect = HEALPix(nside=16384, order="nested").lonlat_to_healpix(ra * u.deg, dec * u.deg)
+
+
+def test_healpix_ids_agree_with_an_independent_library(db_path, two_visits):
+    healpix = pytest.importorskip("astropy_healpix", reason="astropy-healpix gives the independent check")
+    src, summary = two_visits
+    run_ingest(db_path, str(src), str(summary))
+    ra, dec, hp = map(np.array, zip(*_query(db_path, "SELECT ra, dec, healpix FROM observations")))
+    expect = healpix.HEALPix(nside=16384, order="nested").lonlat_to_healpix(ra * u.deg, dec * u.deg)
     assert np.array_equal(hp, expect)
 
 
@@ -387,3 +392,43 @@ def test_command_line_prints_one_line_and_exits_2_on_bad_input(db_path, tmp_path
     err = capsys.readouterr().err.strip().splitlines()
     assert status == 2
     assert err[-1].startswith("fgcm-db ingest: error: --sources") and "no such file" in err[-1]
+
+
+def test_site_option_sets_longitude_night_boundary_and_metadata(db_path, two_visits):
+    src, summary = two_visits
+    run_ingest(db_path, str(src), str(summary), site="blanco")
+    mjd, night, ha = _query(db_path, "SELECT mjd, night, hour_angle FROM visits ORDER BY visit LIMIT 1")[0]
+    assert night == int(np.floor(mjd - 0.5))  # Chilean nights: boundary at UT 12h
+    iers.conf.auto_download = False
+    lst = Time(mjd, format="mjd", scale="tai").sidereal_time("mean", longitude=-70.81489 * u.deg).deg
+    assert abs(((lst - 150.0 + 180) % 360 - 180) - ha) < 0.01
+    assert '"blanco"' in _query(db_path, "SELECT value FROM metadata WHERE key = 'site'")[0][0]
+
+
+def test_camera_file_replaces_detectors_and_unknown_detectors_warn(db_path, two_visits, tmp_path, caplog):
+    src, summary = two_visits
+    camera = tmp_path / "camera.yaml"
+    camera.write_text("detectors:\n"
+                      "  - {detector: 0, x_size: 100, y_size: 200, fp_x: 0.0, fp_y: 0.0, pixel_scale: 0.2, rotation: 0}\n"
+                      "  - {detector: 1, x_size: 100, y_size: 200, fp_x: 2.0, fp_y: 0.0, pixel_scale: 0.2, rotation: 0}\n")
+    with caplog.at_level(logging.WARNING, logger="fgcm_db.ingest"):
+        run_ingest(db_path, str(src), str(summary), camera=str(camera))
+    assert _query(db_path, "SELECT detector, x_size FROM detectors ORDER BY detector") == [(0, 100), (1, 100)]
+    assert any("absent from the camera" in r.message for r in caplog.records)
+    run_ingest(db_path, str(src), str(summary))  # no --camera: the loaded camera stays
+    assert _query(db_path, "SELECT count(*) FROM detectors")[0][0] == 2
+
+
+def test_psf_flux_as_calibration_flux_needs_the_column(ingested, tmp_path):
+    db_path, before, summary = ingested
+    config = tmp_path / "c.toml"
+    config.write_text('[ingest]\nflux_field = "psfFlux"\n')
+    src = write_parquet(make_sources(1001, 10, 5), tmp_path / "s.parquet")
+    _refused(db_path, before, src, summary, r"s\.parquet: no column for the calibration flux", config_path=str(config))
+
+
+def test_observations_are_stored_in_visit_detector_source_order(db_path, two_visits):
+    src, summary = two_visits
+    run_ingest(db_path, str(src), str(summary))
+    keys = _query(db_path, "SELECT visit, detector, sourceId FROM observations")
+    assert len(keys) == 800 and keys == sorted(keys)

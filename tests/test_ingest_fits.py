@@ -128,3 +128,10 @@ def test_fast_fits_reader_matches_astropy_on_every_column(src_fits):
                 assert np.array_equal(table.unpack_bits(name), ref[name])
             else:
                 np.testing.assert_array_equal(table.column(name), ref[name], err_msg=name)
+
+
+def test_truncated_fits_catalog_is_refused_naming_the_file(db_path, tmp_path, src_fits, src_summary):
+    cut = tmp_path / SRC_NAME
+    cut.write_bytes(src_fits.read_bytes()[:200_000])
+    with pytest.raises(FgcmDbError, match=f"{SRC_NAME}: binary table data is shorter than its header says"):
+        run_ingest(db_path, str(cut), str(src_summary))

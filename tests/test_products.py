@@ -45,6 +45,13 @@ REF_OFFSET_G = 0.021
 N_STARS = 60
 
 
+def insert(con, table: str, row: dict) -> None:
+    """One row by column name (robust to columns added to the schemas later)."""
+    names = ", ".join(row)
+    marks = ", ".join("?" for _ in row)
+    con.execute(f"INSERT INTO {table} ({names}) VALUES ({marks})", list(row.values()))
+
+
 def fill_tables(db: Database, run_id: int = RUN, cycle: int = CYCLE, seed: int = 5) -> dict:
     """A final cycle written directly into the ingest, LUT, star and fit tables; returns the star truth."""
     rng = np.random.default_rng(seed)
@@ -74,30 +81,35 @@ def fill_tables(db: Database, run_id: int = RUN, cycle: int = CYCLE, seed: int =
     for s in range(N_STARS):
         # star flag: 1 (too few obs) for star 2, reserved for every 10th
         flag = 1 if s == 2 else (16 if s % 10 == 0 else 0)
-        con.execute("INSERT INTO star_flags VALUES (?, ?, ?, ?, ?)", [run_id, cycle, s + 1, flag, s % 10 == 0])
-        con.execute("INSERT INTO star_mags VALUES (?, ?, ?, 'g', ?, 0.004, ?, 5, 6, 0.001)",
-                    [run_id, cycle, s + 1, mag_g[s], mag_g[s]])
+        insert(con, "star_flags", dict(run_id=run_id, cycle=cycle, star_id=s + 1, flag=flag, reserved=s % 10 == 0))
+        insert(con, "star_mags", dict(run_id=run_id, cycle=cycle, star_id=s + 1, band="g", mag_std=mag_g[s],
+                                      mag_std_err=0.004, mag_std_raw=mag_g[s], n_good=5, n_total=6, sed_slope=0.001))
         if s < 50:  # r measured for 50 stars only
-            con.execute("INSERT INTO star_mags VALUES (?, ?, ?, 'r', ?, 0.005, ?, 3, 3, -0.001)",
-                        [run_id, cycle, s + 1, mag_r[s], mag_r[s]])
+            insert(con, "star_mags", dict(run_id=run_id, cycle=cycle, star_id=s + 1, band="r", mag_std=mag_r[s],
+                                          mag_std_err=0.005, mag_std_raw=mag_r[s], n_good=3, n_total=3,
+                                          sed_slope=-0.001))
         con.execute("INSERT INTO star_ref VALUES (?, 'g', ?, 0.005, ?, 0.1, 1)",
                     [s + 1, mag_g[s] + REF_OFFSET_G + rng.normal(0, 0.003), s + 1])
         if s < 5:  # too few for an r reference offset
             con.execute("INSERT INTO star_ref VALUES (?, 'r', ?, 0.005, ?, 0.1, 1)", [s + 1, mag_r[s] + 0.5, s + 1])
     for v, (band, exp_flag, phot, gray, airmass) in VISITS.items():
-        con.execute("INSERT INTO exp_gray VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0.001, 0.002, 4, 100, 616, 1.5, "
-                    "263, 0.03, 1.0, ?, 0, 0)",
-                    [run_id, cycle, v, band, f"HSC-{band.upper()}", 60000 + (v >= 103), 60000.1 + v / 1000,
-                     exp_flag, phot, gray, airmass])
+        insert(con, "exp_gray", dict(
+            run_id=run_id, cycle=cycle, visit=v, band=band, physical_filter=f"HSC-{band.upper()}",
+            night=60000 + (v >= 103), mjd=60000.1 + v / 1000, exp_flag=exp_flag, photometric=phot, exp_gray=gray,
+            exp_gray_err=0.001, exp_gray_rms=0.002, n_good_ccds=4, n_good_stars=100, pmb=616.0, pwv=1.5, o3=263.0,
+            tau=0.03, alpha=1.0, secz=airmass, qe_sys=0.0, aper_corr=0.0))
     for (v, d), (flag, zp, gray, good) in ZPS.items():
         band = VISITS[v][0]
         if zp is not None:
-            con.execute("INSERT INTO ccd_gray VALUES (?, ?, ?, ?, ?, 0.002, 0.004, ?, 3.0, 0.0, ?)",
-                        [run_id, cycle, v, d, gray, 20 if good else 1, good])
-        con.execute("INSERT INTO zeropoints VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0.1, ?, ?, 1e-5, 3.0, NULL, "
-                    "NULL, 0, 0, 0, 0, 0.0, 300, ?, ?, 616, 1.5, 263, 0.03, 1.0)",
-                    [run_id, cycle, v, d, band, f"HSC-{band.upper()}", flag, VISITS[v][2], zp,
-                     None if zp is None else 0.004, I10_STD[band] + 0.3, gray, 60000.1 + v / 1000, VISITS[v][4]])
+            insert(con, "ccd_gray", dict(run_id=run_id, cycle=cycle, visit=v, detector=d, ccd_gray=gray,
+                                         ccd_gray_err=0.002, ccd_gray_rms=0.004, n_stars=20 if good else 1,
+                                         tilings=3.0, delta_chrom=0.0, good=good))
+        insert(con, "zeropoints", dict(
+            run_id=run_id, cycle=cycle, visit=v, detector=d, band=band, physical_filter=f"HSC-{band.upper()}",
+            flag=flag, photometric=VISITS[v][2], zp=zp, zp_err=None if zp is None else 0.004, i0=0.1,
+            i10=I10_STD[band] + 0.3, gray=gray, gray_var=1e-5, tilings=3.0, qe_sys=0.0, filter_offset=0.0,
+            superstar=0.0, aper_corr=0.0, delta_chrom=0.0, exptime=300.0, mjd=60000.1 + v / 1000, secz=VISITS[v][4],
+            pmb=616.0, pwv=1.5, o3=263.0, tau=0.03, alpha=1.0))
     return {"mag_g": mag_g, "mag_r": mag_r}
 
 

@@ -212,7 +212,7 @@ def test_bad_simulate_settings_are_refused_with_the_field_named(tmp_path):
 def test_simulation_json_reports_sizes(tiny):
     meta = json.loads((tiny / "truth" / "simulation.json").read_text())
     assert meta["preset"] == "tiny" and meta["bands"] == ["g", "r"]
-    assert 8e3 < meta["n_star_observations"] < 2.5e4
+    assert 1e4 < meta["n_star_observations"] < 4e4
 
 
 def test_airmass_interpolation_of_template_integrals_matches_direct_integration_within_1e_6_mag():

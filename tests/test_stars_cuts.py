@@ -43,6 +43,15 @@ def test_density_cap_keeps_at_most_the_maximum_per_pixel_reproducibly_by_seed(fi
     assert counts["stars"] == len(stars_a)
     uncapped = build(tmp_path / "d.duckdb", table)
     assert uncapped.n_stars == counts["stars"] + counts["density_removed"]
+    # the kept stars are, in each pixel, the two of lowest hash(star_id, density_seed)
+    everyone = read_tables(tmp_path / "d.duckdb")[0]
+    ids = everyone["star_id"].to_numpy()
+    pixel = everyone["healpix"].to_numpy() >> (2 * (14 - 12))
+    order = np.lexsort((stable_hash_unit(ids, 123456), pixel))
+    rank = np.empty(ids.size, dtype=np.int64)
+    starts = np.r_[0, np.flatnonzero(np.diff(pixel[order])) + 1]
+    rank[order] = np.arange(ids.size) - np.repeat(starts, np.diff(np.r_[starts, ids.size]))
+    assert np.array_equal(np.sort(ids[rank < 2]), stars_a["star_id"].to_numpy())
 
 
 def test_required_bands_keep_only_stars_with_enough_observations_in_each(field, tmp_path):

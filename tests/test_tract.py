@@ -99,7 +99,7 @@ def test_small_tract_zero_points_match_the_truth_to_the_fit_issue_accuracy(small
 
 def test_every_truth_detector_visit_with_five_good_stars_has_a_photo_calib_row(small_tract, small_sim):
     db, _ = small_tract
-    cmp = compare_with_truth(db, small_sim, min_stars=5)
+    cmp = compare_with_truth(db, small_sim, min_stars=5, max_err=0.1)
     assert cmp.coverage == 1.0
 
 
@@ -116,37 +116,46 @@ def test_products_are_complete_and_consistent(small_tract):
     assert _sql(db, "SELECT count(*) FROM absolute_calibration WHERE source = 'reference catalog'")[0][0] == 4
 
 
-def test_exported_photo_calib_applied_to_raw_fluxes_reproduces_flat_sed_std_star_mags(small_tract, tmp_path):
+def test_exported_photo_calib_applied_to_raw_fluxes_reproduces_std_star_mags(small_tract, tmp_path):
+    """calibrate_flux on the exported parquet and the raw apFlux_12_0 counts of a star's observations,
+    averaged like the fit averages them, gives the std_stars magnitude. Stars whose photometric
+    observations are exactly those the fit used (count == star_mags.n_good) are compared; flat-SED
+    stars directly, the others with the chromatic correction from their SED slope."""
     db, result = small_tract
     run_export(db, tmp_path, tables=["photo_calib", "std_stars"])
     obs = _sql(db, """
         SELECT so.star_id, m.band, s.visit, s.detector, s.x, s.y, s.apFlux_12_0_instFlux, o.inst_mag_err,
-               m.sed_slope
+               m.sed_slope, m.n_good
         FROM star_obs AS so
         JOIN sources AS s ON s.sourceId = so.sourceId AND s.visit = so.visit
         JOIN observations AS o ON o.sourceId = so.sourceId AND o.visit = so.visit
         JOIN star_mags AS m ON m.cycle = ? AND m.star_id = so.star_id AND m.band = s.band
         JOIN visit_atmosphere AS va ON va.visit = s.visit
-        WHERE va.photometric AND m.n_good >= 3""", [result.final_cycle])
-    star, band, visit, det, x, y, flux, err, slope = (np.array(c) for c in zip(*obs))
-    mags = P.ab_mag(P.calibrate_flux(visit, det, x.astype(float), y.astype(float), flux.astype(float),
-                                     source=tmp_path / "photo_calib.parquet"))
+        WHERE va.photometric AND m.n_good >= 2""", [result.final_cycle])
+    star, band, visit, det, x, y, flux, err, slope, n_good = (np.array(c) for c in zip(*obs))
+    slope = slope.astype(float)
     std = pq.read_table(tmp_path / "std_stars.parquet").to_pydict()
-    bands = sorted(set(band.tolist()))
-    flat_limit = np.percentile(np.abs(slope.astype(float)), 20)  # the flattest fifth of the SEDs
-    diffs = []
-    for b in bands:
-        ref = dict(zip(std["star_id"], std[f"mag_{b}"]))
-        sel = (band == b) & np.isfinite(mags) & (np.abs(slope.astype(float)) <= flat_limit)
-        keys, inv = np.unique(star[sel], return_inverse=True)
-        w = 1.0 / (err[sel].astype(float) ** 2 + 0.003 ** 2)
-        mean = np.bincount(inv, w * mags[sel]) / np.bincount(inv, w)
-        std_mag = np.array([ref.get(int(k)) if ref.get(int(k)) is not None else np.nan for k in keys])
-        bright = std_mag < 20.0
-        diffs.append((mean - std_mag)[bright & np.isfinite(std_mag)])
-    d = np.abs(np.concatenate(diffs)) * 1000.0
-    assert len(d) > 100
-    assert np.median(d) <= 1.0 and np.mean(d <= 1.0) >= 0.9, (np.median(d), np.mean(d <= 1.0))
+    source = tmp_path / "photo_calib.parquet"
+    args = (visit, det, x.astype(float), y.astype(float), flux.astype(float))
+    mags = {"flat": P.ab_mag(P.calibrate_flux(*args, source=source)),
+            "chromatic": P.ab_mag(P.calibrate_flux(*args, source=source, sed_slope=slope))}
+    flat = np.abs(slope) <= 5e-5  # 1/nm: chromatic correction below 0.4 mmag for |I10 - I10_std| < 7 nm
+    diffs = {"flat": [], "chromatic": []}
+    for b in sorted(set(band.tolist())):
+        ref = {k: v for k, v in zip(std["star_id"], std[f"mag_{b}"]) if v is not None}
+        for kind, m in mags.items():
+            sel = (band == b) & np.isfinite(m) & (flat if kind == "flat" else ~flat)
+            keys, inv, count = np.unique(star[sel], return_inverse=True, return_counts=True)
+            w = 1.0 / (err[sel].astype(float) ** 2 + 0.003 ** 2)
+            mean = np.bincount(inv, w * m[sel]) / np.bincount(inv, w)
+            same = count == np.bincount(inv, n_good[sel]) / count  # the fit used exactly these observations
+            std_mag = np.array([ref.get(int(k), np.nan) for k in keys])
+            keep = same & np.isfinite(std_mag) & (std_mag < 21.0)
+            diffs[kind].append((mean - std_mag)[keep])
+    for kind in diffs:
+        d = np.abs(np.concatenate(diffs[kind])) * 1000.0
+        assert len(d) > 20, kind
+        assert np.max(d) <= 1.0, (kind, np.percentile(d, [50, 90, 100]))
 
 
 def test_plots_are_written_from_the_tables(small_tract, tmp_path):
@@ -157,3 +166,167 @@ def test_plots_are_written_from_the_tables(small_tract, tmp_path):
                             "atmosphere_vs_time.png", "repeatability_vs_magnitude.png", "residuals_vs_colour.png",
                             "convergence.png"])
     assert all(p.stat().st_size > 20_000 for p in files)
+
+
+# ---- edge cases, interruption, re-runs and --tract on a modified copy of the simulation ------------
+EDGE_CLOUD_MAG = 2.5
+
+
+def _edge_inputs(sim, out):
+    """The small simulation without band z, with one night cut to a single visit, one visit whose
+    sources are all flagged bad (no good stars) and one visit under EDGE_CLOUD_MAG of extra cloud.
+    Returns (out, {"single": visit, "no_stars": visit, "thick": visit})."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import shutil
+
+    visits = pq.read_table(sim / "truth" / "visits.parquet").to_pydict()
+    nights = sorted(set(visits["night"]))
+    by_night = {n: [v for v, vn, b in zip(visits["visit"], visits["night"], visits["band"]) if vn == n and b != "z"]
+                for n in nights}
+    clear = [n for n in nights if all(p for p, vn in zip(visits["photometric"], visits["night"]) if vn == n)]
+    single_night, other = clear[1], clear[2]
+    single = by_night[single_night][0]
+    dropped = set(by_night[single_night][1:]) | {v for v, b in zip(visits["visit"], visits["band"]) if b == "z"}
+    no_stars, thick = by_night[other][0], by_night[other][-1]
+    (out / "sources").mkdir(parents=True)
+    for path in sorted((sim / "sources").glob("*.parquet")):
+        table = pq.read_table(path)
+        visit = table.column("visit")[0].as_py()
+        if visit in dropped:
+            continue
+        if visit == no_stars:
+            table = table.set_column(table.schema.get_field_index("pixelFlags_bad"), "pixelFlags_bad",
+                                     pa.array(np.ones(table.num_rows, dtype=bool)))
+        if visit == thick:
+            scale = 10 ** (-0.4 * EDGE_CLOUD_MAG)
+            for col in ("apFlux_12_0_instFlux", "apFlux_17_0_instFlux", "psfFlux"):
+                table = table.set_column(table.schema.get_field_index(col), col, pc.multiply(table.column(col), scale))
+        pq.write_table(table, out / "sources" / path.name)
+    summary = pq.read_table(sim / "visit_summary.parquet")
+    keep = ~np.isin(summary.column("visit").to_numpy(), list(dropped))
+    pq.write_table(summary.filter(pa.array(keep)), out / "visit_summary.parquet")
+    for name in ("camera.yaml", "refcat.parquet"):
+        shutil.copy(sim / name, out / name)
+    return out, {"single": single, "no_stars": no_stars, "thick": thick}
+
+
+@pytest.fixture(scope="module")
+def edge_db(small_sim, tmp_path_factory):
+    """The edge-case tract ingested (not calibrated): (db path, edge visits, tmp dir)."""
+    work = tmp_path_factory.mktemp("edge")
+    inputs, which = _edge_inputs(small_sim, work / "inputs")
+    db = work / "edge.duckdb"
+    run_ingest(db, sources=str(inputs / "sources"), visits=str(inputs / "visit_summary.parquet"),
+               camera=str(inputs / "camera.yaml"), refcat=str(inputs / "refcat.parquet"))
+    return db, which, work
+
+
+@pytest.fixture(scope="module")
+def interrupted_then_calibrated(edge_db):
+    """Kill a calibrate-tract process mid-cycle, record the database state, then run it to the end."""
+    import subprocess
+    import sys
+
+    db, which, work = edge_db
+    proc = subprocess.Popen([sys.executable, "-m", "fgcm_db.cli", "--db", str(db), "calibrate-tract",
+                             "--max-cycles", "3"], stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+    seen = []
+    for line in proc.stderr:
+        seen.append(line)
+        if "cycle 0 (fit)" in line:  # cycle 0 is written, cycle 1 is running: kill mid-cycle
+            proc.kill()
+            break
+    proc.wait(timeout=60)
+    with Database(db, read_only=True) as con:
+        after_kill = {
+            "runs": con.con.execute("SELECT command, status FROM runs ORDER BY run_id").fetchall(),
+            **{t: con.con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0]
+               for t in ("cycle_summary", "zeropoints", "photo_calib", "stars", "lut_meta")},
+        }
+    result = run_calibrate_tract(db, max_cycles=3)
+    return db, which, after_kill, "".join(seen), result
+
+
+def test_killed_run_leaves_the_database_as_before_and_a_rerun_completes(interrupted_then_calibrated):
+    db, _, after_kill, log, result = interrupted_then_calibrated
+    assert "cycle 0 (fit)" in log
+    assert after_kill["runs"][-1] == ("calibrate-tract", "running")
+    # everything the killed run wrote (look-up table, stars, cycle 0) was rolled back
+    assert {k: after_kill[k] for k in ("cycle_summary", "zeropoints", "photo_calib", "stars", "lut_meta")} == \
+        {"cycle_summary": 0, "zeropoints": 0, "photo_calib": 0, "stars": 0, "lut_meta": 0}
+    assert result.products.n_photo_calib > 0
+    assert _sql(db, "SELECT status FROM runs WHERE run_id = ?", [result.run_id]) == [("ok",)]
+
+
+def test_missing_band_is_simply_absent_from_the_products(interrupted_then_calibrated):
+    db, _, _, _, result = interrupted_then_calibrated
+    assert sorted(result.repeatability) == ["g", "i", "r"]
+    cols = {r[0] for r in _sql(db, "SELECT column_name FROM duckdb_columns() WHERE table_name = 'std_stars'")}
+    assert {"mag_g", "mag_r", "mag_i"} <= cols and "mag_z" not in cols
+    assert _sql(db, "SELECT DISTINCT band FROM photo_calib ORDER BY band") == [("g",), ("i",), ("r",)]
+
+
+def test_single_visit_night_is_calibrated_and_flagged_without_atmosphere_fit(interrupted_then_calibrated):
+    db, which, _, _, _ = interrupted_then_calibrated
+    flags = _sql(db, "SELECT flag FROM photo_calib WHERE visit = ?", [which["single"]])
+    assert len(flags) > 10 and all(f & P.FLAG_NO_ATMOSPHERE_FIT for (f,) in flags)
+    visit_flag = _sql(db, "SELECT flag FROM visit_atmosphere WHERE visit = ?", [which["single"]])[0][0]
+    assert visit_flag & P.FLAG_NO_ATMOSPHERE_FIT
+
+
+def test_visit_without_good_stars_has_no_calibration_and_says_why(interrupted_then_calibrated):
+    db, which, _, _, _ = interrupted_then_calibrated
+    assert _sql(db, "SELECT count(*) FROM photo_calib WHERE visit = ?", [which["no_stars"]]) == [(0,)]
+    flag, n = _sql(db, "SELECT flag, n_detectors_calibrated FROM visit_atmosphere WHERE visit = ?",
+                   [which["no_stars"]])[0]
+    assert n == 0 and flag & P.FLAG_NO_STARS and flag & P.FLAG_NOT_CALIBRATED
+
+
+def test_visit_under_thick_cloud_is_non_photometric_with_a_gray_near_the_cloud(interrupted_then_calibrated):
+    db, which, _, _, _ = interrupted_then_calibrated
+    flag, gray, phot = _sql(db, "SELECT flag, gray_mag, photometric FROM visit_atmosphere WHERE visit = ?",
+                            [which["thick"]])[0]
+    assert not phot and flag & P.FLAG_NONPHOTOMETRIC and flag & P.FLAG_THICK_CLOUD
+    assert gray == pytest.approx(-EDGE_CLOUD_MAG, abs=0.05)
+    rows = _sql(db, "SELECT flag, gray_mag FROM photo_calib WHERE visit = ?", [which["thick"]])
+    assert all(f & P.FLAG_THICK_CLOUD and g == pytest.approx(-EDGE_CLOUD_MAG, abs=0.1) for f, g in rows)
+
+
+def test_rerun_replaces_products_and_fit_rows_and_tract_runs_keep_them(interrupted_then_calibrated, tmp_path):
+    db, _, _, _, first = interrupted_then_calibrated
+    second = run_calibrate_tract(db, max_cycles=1)
+    config = tmp_path / "tract.toml"
+    config.write_text("[tract.regions.7]\nra = 150.0\ndec = 2.2\nradius_deg = 0.45\n")
+    local = run_calibrate_tract(db, tract=7, max_cycles=1, config_path=config)
+    for table in P.PRODUCT_TABLES:
+        runs = _sql(db, f"SELECT DISTINCT run_id FROM {table} ORDER BY run_id")
+        assert runs == [(second.run_id,), (local.run_id,)], table
+    dup = _sql(db, "SELECT count(*) FROM (SELECT tract, visit, detector FROM photo_calib GROUP BY ALL HAVING count(*) > 1)")
+    assert dup == [(0,)]
+    assert _sql(db, "SELECT DISTINCT run_id FROM cycle_summary ORDER BY run_id") == \
+        [(second.run_id,), (local.run_id,)]
+    ra, dec = (np.array(c) for c in zip(*_sql(db, "SELECT ra, dec FROM std_stars WHERE tract = 7")))
+    assert len(ra) > 50 and in_region(TractRegion(ra=150.0, dec=2.2, radius_deg=0.45), ra, dec).all()
+    n_all = _sql(db, "SELECT count(*) FROM std_stars WHERE tract IS NULL")[0][0]
+    assert n_all > len(ra)
+
+
+def test_every_products_example_query_runs_and_returns_rows(small_tract):
+    import io
+    from pathlib import Path
+
+    from fgcm_db.query import run_sql
+
+    db, _ = small_tract
+    text = (Path(__file__).resolve().parent.parent / "examples" / "products.sql").read_text()
+    statements, current = [], []
+    for line in text.splitlines():
+        current.append(line)
+        if line.rstrip().endswith(";") and not line.lstrip().startswith("--"):
+            statements.append("\n".join(current))
+            current = []
+    assert len(statements) == 10
+    for statement in statements:
+        rows = run_sql(db, statement, fmt="table", stream=io.StringIO(), max_rows=0)
+        assert rows > 0, statement

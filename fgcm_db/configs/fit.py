@@ -65,6 +65,9 @@ class FitConfig:
     #: largest variance of the detector grays across the focal plane, mag^2 (HSC broad bands).
     exp_var_gray_photometric_cut: float = 0.0025
     exp_var_gray_photometric_cut_per_band: dict[str, float] = dataclasses.field(default_factory=dict)
+    #: gray term of photometric visits' zero-points: "exposure" (the visit's exposure gray on every
+    #: detector; FGCM_ALGORITHM.md 15.7) or "detector" (each detector's own gray, as the reference).
+    photometric_zeropoint_gray: str = "exposure"
     #: recovered detectors need an exposure gray above this, mag.
     exp_gray_recover_cut: float = -1.0
     #: ... and an exposure-gray error below this, mag.
@@ -77,9 +80,6 @@ class FitConfig:
     use_repeatability_for_exp_gray_cuts: bool = False
     #: automatic variance cut: (median + n x 1.4826 MAD)^2 of the photometric visits' focal-plane rms.
     auto_var_cut_nsig: float = 4.0
-    #: exposure grays are measured from this quantile of their night's grays when it is positive
-    #: (a night model pulled too opaque by clouds shows its clear visits brighter than the means).
-    night_gray_quantile: float = 0.75
     #: the automatic cuts may only tighten from cycle to cycle (FGCM_LESSONS.md 1).
     cuts_only_tighten: bool = True
     #: stars for sigma_FGCM and repeatability: observation error below this, mag.
@@ -160,6 +160,8 @@ class FitConfig:
              "sigma_cal_fit_percentile", "must be [low, high] within 0..1")
         need(list(self.wash_mjds) == sorted(self.wash_mjds), "wash_mjds", "must be sorted")
         need(list(self.epoch_mjds) == sorted(self.epoch_mjds), "epoch_mjds", "must be sorted")
+        need(self.photometric_zeropoint_gray in ("exposure", "detector"), "photometric_zeropoint_gray",
+             "must be 'exposure' or 'detector'")
         need(self.superstar_iterations >= 1, "superstar_iterations", "must be >= 1")
         need(self.min_star_per_ccd >= 3, "min_star_per_ccd", "must be >= 3")
         for band, terms in self.sed_terms.items():

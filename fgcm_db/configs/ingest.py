@@ -84,6 +84,10 @@ class IngestConfig:
         m = _APERTURE_RE.match(self.flux_field)
         return float(f"{m.group(1)}.{m.group(2)}") if m else None
 
+    def flux_column(self) -> str:
+        """The ``sources`` column holding the calibration flux (counts)."""
+        return "psfFlux" if self.flux_field == "psfFlux" else f"{self.flux_field}_instFlux"
+
     def effective_reject_flags(self) -> list[str]:
         """The configured flags plus the calibration flux's flag and, with background subtraction,
         ``localBackground_flag``."""

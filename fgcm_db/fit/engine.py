@@ -304,10 +304,14 @@ class _Cycle:
         b = self.inp.visit_band
         return cuts[b, 0], cuts[b, 1], cuts[b, 2]
 
-    def _relative(self, exp: ExpGray) -> ExpGray:
-        """Exposure grays measured from their night's upper quartile (see gray.night_gray_offset)."""
-        offset = night_gray_offset(exp.gray, self.visit_night, self.layout.n_nights, self.cfg.night_gray_quantile)
-        return dataclasses.replace(exp, gray=exp.gray - offset)
+    def _relative(self, exp: ExpGray, cuts: np.ndarray) -> ExpGray:
+        """Exposure grays measured from a too-positive visit of the same night and band, if any (see
+        gray.night_gray_offset); the too-positive visit itself keeps its flag."""
+        inp = self.inp
+        offset = night_gray_offset(exp.gray, self.visit_night, inp.visit_band, self.layout.n_nights, self.nb,
+                                   cuts[inp.visit_band, 1])
+        rel = np.where(exp.gray > cuts[inp.visit_band, 1], exp.gray, exp.gray - offset)
+        return dataclasses.replace(exp, gray=rel)
 
     def _initial_selection(self) -> None:
         inp, cfg = self.inp, self.cfg
@@ -337,7 +341,7 @@ class _Cycle:
             cuts = self.cuts.copy()
             if self.prev.atm_frozen:
                 cuts[:, 0] = np.minimum(cuts[:, 0], cfg.exp_gray_initial_cut)
-            flag = select_exposures(self._relative(prev_exp), n_any, *self._visit_cut_arrays(cuts),
+            flag = select_exposures(self._relative(prev_exp, cuts), n_any, *self._visit_cut_arrays(cuts),
                                     cfg.min_star_per_exp)
         flag[~inp.filter_in_lut[inp.visit_filter]] |= F.EXP_BAND_NOT_IN_LUT
         self.flag_before_nights = flag
@@ -387,9 +391,12 @@ class _Cycle:
                 for k in range(6):
                     free[lay.atm(k)] = self.night_ok
             free[lay.qe] = np.arange(lay.n_wash) >= 1
-            free[lay.qe_slope] = cfg.fit_qe_slope
             free[lay.filt] = self._free_filters()
-            free[lay.aper] = free[lay.aper2] = cfg.aper_corr_fit
+            if not self.atm_frozen:
+                # with the atmosphere held at the standard, terms that correlate with airmass (seeing
+                # grows with it; time trends mix nights) would absorb the extinction errors
+                free[lay.qe_slope] = cfg.fit_qe_slope
+                free[lay.aper] = free[lay.aper2] = cfg.aper_corr_fit
             free[lay.chrom] = cfg.fit_ccd_chromaticity and cfg.chromatic_correction
             free[lay.flat] = True
         self.units = np.ones(lay.size)
@@ -431,6 +438,10 @@ class _Cycle:
         if self.cycle == 0 and self.prev is None:
             self._focal_plane_outliers(self.p_fit)
         self.superstar = self._pinned_flat(self.p_fit)
+        # store the pinned chromaticity, so a state rebuilt from the tables is the same vector
+        self.p_fit = self.p_fit.copy()
+        self.p_fit[self.layout.chrom] = pinned(self.p_fit[self.layout.chrom].reshape(self.nf, self.nd),
+                                               self.chrom_counts.reshape(self.nf, self.nd)).reshape(-1)
         if not self.final:
             m = self._iterate_superstar(m)
             self.p_fit = self.p_fit.copy()
@@ -456,7 +467,7 @@ class _Cycle:
             # grays of a frozen-atmosphere cycle still hold each night's atmosphere: only the initial
             # cut applies, so that a hazy night is not shut out of the fit for good
             self.cuts_used[:, 0] = min(cfg.exp_gray_initial_cut, float(self.cuts[:, 0].min()))
-        exp_for_cut = self.exp if self.atm_frozen else self._relative(self.exp)
+        exp_for_cut = self.exp if self.atm_frozen else self._relative(self.exp, self.cuts_used)
         flag = select_exposures(exp_for_cut, n_any, *self._visit_cut_arrays(self.cuts_used), cfg.min_star_per_exp)
         flag[~inp.filter_in_lut[inp.visit_filter]] |= F.EXP_BAND_NOT_IN_LUT
         self.post_flag, self.night_ok_post = calibratable_nights(
@@ -612,7 +623,8 @@ class _Cycle:
             zeropoint_flags(self.post_flag, inp.fit_band[vb]), i0.reshape(nv, nd), i10.reshape(nv, nd), static,
             full(self.ccd.gray), full(self.ccd.err), full(self.ccd.good, False).astype(bool), full(self.ccd.tilings),
             full(self.ccd.delta_chrom), exp.gray, exp.err, exp.rms, exp.n_good_ccds, exp_til, recover_ok,
-            self.sigma_fgcm[vb], self.sigma_cal[vb], cfg.min_ccd_per_exp)
+            self.sigma_fgcm[vb], self.sigma_cal[vb], cfg.min_ccd_per_exp,
+            cfg.photometric_zeropoint_gray == "exposure")
 
     # -- outputs -----------------------------------------------------------------------------
     def _outputs(self) -> CycleOutputs:
@@ -639,7 +651,7 @@ class _Cycle:
         return CycleOutputs(
             cycle=self.cycle, final=self.final, state=state, layout=lay, classes=self.classes, lower=self.lower,
             upper=self.upper, free=self.free, units=self.units, night_pivot=self.night_pivot,
-            night_fitted=self.free[lay.atm(2)] if lay.n_nights else np.zeros(0, bool),
+            night_fitted=self.night_ok & (self.cycle > 0 or not self.cfg.freeze_std_atmosphere_cycle0),
             night_n_visits=np.bincount(self.visit_night, minlength=lay.n_nights), night_n_phot=n_phot_night,
             wash_start=self.wash_start, visit_night=self.visit_night, visit_epoch=self.visit_epoch, visit_flag=self.post_flag,
             visit_pwv=np.exp(atm.ln_pwv), visit_o3=atm.o3, visit_tau=np.exp(atm.ln_tau), visit_alpha=atm.alpha,

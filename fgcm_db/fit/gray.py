@@ -90,25 +90,23 @@ def select_exposures(exp: ExpGray, n_stars_any: np.ndarray, low_cut: np.ndarray,
     return flag
 
 
-def night_gray_offset(gray: np.ndarray, visit_night: np.ndarray, n_nights: int, quantile: float) -> np.ndarray:
-    """Per visit, the positive part of its night's ``quantile`` of exposure grays (mag).
+def night_gray_offset(gray: np.ndarray, visit_night: np.ndarray, visit_band: np.ndarray, n_nights: int,
+                      n_bands: int, high_cut: np.ndarray) -> np.ndarray:
+    """Per visit, the gray its photometric cut is measured from (mag): the brightest exposure gray of its
+    (night, band) when that one is above the high cut, else 0.
 
     Clouds only make stars fainter, so on a night whose fitted atmosphere is right the clear visits
-    sit at gray ~0 and cloudy ones below. When clouds pulled the night's model too opaque, the clear
-    (or least cloudy) visits come out brighter than their stars' means, gray > 0; measuring the
-    photometric cut from this upper part of the night's distribution catches the cloudy visits that
-    the model had absorbed. A night with no positive offset is unchanged.
+    sit at gray ~0 and cloudy ones below. A visit brighter than its stars' means by more than the high
+    cut means that clouds pulled the night's model too opaque: the visits the model absorbed then sit
+    at ~0 and the clear one above; measuring the others from the brightest catches them. (An addition
+    to the reference, which only flags the too-positive visit.)
     """
-    offset = np.zeros(n_nights)
+    key = visit_night * n_bands + visit_band
+    best = np.full(n_nights * n_bands, -np.inf)
     ok = np.isfinite(gray)
-    order = np.lexsort((gray[ok], visit_night[ok]))
-    nights, g = visit_night[ok][order], gray[ok][order]
-    starts = np.searchsorted(nights, np.arange(n_nights), side="left")
-    ends = np.searchsorted(nights, np.arange(n_nights), side="right")
-    has = ends > starts
-    pos = starts[has] + np.floor(quantile * (ends[has] - starts[has] - 1)).astype(int)
-    offset[has] = np.maximum(g[pos], 0.0)
-    return offset[visit_night]
+    np.maximum.at(best, key[ok], gray[ok])
+    brightest = best[key]
+    return np.where(np.isfinite(brightest) & (brightest > high_cut), brightest, 0.0)
 
 
 def auto_var_cut(rms: np.ndarray, old: float, nsig: float, only_tighten: bool) -> float:

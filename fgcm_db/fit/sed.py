@@ -3,11 +3,15 @@
 Boundary terms between bands p, s (per nm): ``S_ps = -(0.4 ln 10) (m_p - m_s) / (lambda_p - lambda_s)``.
 A band's slope is a linear combination of its rule's boundary terms, ``F'_b = sum_k c_bk S_k``. The
 default rule takes the two boundaries adjacent to the band (edge bands: the two nearest ones). The
-coefficients c_bk are fitted by least squares so that F' reproduces, for a family of stellar-like
-spectra (Planck curves of 3000-12000 K with a temperature-dependent blue line-blanketing factor), the
-slope that best represents the spectrum across the band's standard passband (weighted linear fit of
-f_nu(lambda) about lambda_std with weight S_std(lambda)/lambda). This replaces the hand-tuned
-constants of the reference, which FGCM_LESSONS.md 4 found 2-4 mmag wrong in g.
+coefficients c_bk are fitted by least squares so that F' reproduces, for the project's built-in
+stellar model (:func:`fgcm_db.simulation.seds.stellar_model_fnu`: Planck x metal-line blanketing x
+Balmer jump and lines x Ca II x TiO/MgH bands, 3000-12000 K), each spectrum's *effective* slope: the
+F' whose linearised correction ``2.5 log10[(1 + F' I10) / (1 + F' I10_std)]`` best matches the exact
+synthetic magnitude change under a set of passband perturbations (shifts of +-1 and +-2 nm, and
+(lambda / lambda_std)^(+-2) tilts like an airmass or aerosol change). This replaces the hand-tuned
+constants of the reference, which FGCM_LESSONS.md 4 found 2-4 mmag wrong in g; with strong molecular
+bands the plain in-band slope of a spectrum is a poor predictor, the effective one is what the
+correction needs.
 """
 
 from __future__ import annotations
@@ -20,7 +24,10 @@ from ..errors import FgcmDbError
 K_MAG = 0.4 * np.log(10.0)
 #: h c / k in nm K
 HC_OVER_K_NM_K = 1.4387769e7
-TEFF_FAMILY_K = np.geomspace(3000.0, 12000.0, 60)
+TEFF_FAMILY_K = np.geomspace(3000.0, 12000.0, 80)
+#: passband perturbations used to define effective slopes: shifts (nm) and power-law tilts
+PERTURBATION_SHIFTS_NM = (-2.0, -1.0, 1.0, 2.0)
+PERTURBATION_TILTS = (-2.0, 2.0)
 
 
 def default_rules(bands_by_wavelength: list[str]) -> dict[str, list[str]]:
@@ -41,12 +48,40 @@ def default_rules(bands_by_wavelength: list[str]) -> dict[str, list[str]]:
 
 
 def stellar_family_fnu(wavelength_nm: np.ndarray, teff_k: np.ndarray = TEFF_FAMILY_K) -> np.ndarray:
-    """Stellar-like f_nu (arbitrary units), shape (T, L): Planck x exp(-a(T) (400 nm / lambda)^4)."""
-    lam = np.asarray(wavelength_nm, dtype=np.float64)[None, :]
-    t = np.asarray(teff_k, dtype=np.float64)[:, None]
-    flam = lam ** -5 / np.expm1(np.minimum(HC_OVER_K_NM_K / (lam * t), 700.0))
-    blanket = 0.05 + 0.35 * np.clip((7000.0 - t) / 3000.0, 0.0, 1.4)
-    return flam * np.exp(-blanket * (400.0 / lam) ** 4) * lam ** 2
+    """The built-in stellar model's f_nu (arbitrary units), shape (T, L)."""
+    from ..simulation.seds import stellar_model_fnu
+
+    return stellar_model_fnu(np.asarray(wavelength_nm, dtype=np.float64), np.asarray(teff_k, dtype=np.float64))
+
+
+def effective_slopes(wavelength_nm: np.ndarray, passbands: np.ndarray, lambda_std: np.ndarray,
+                     fnu: np.ndarray) -> np.ndarray:
+    """Effective F' (T, B), 1/nm: least-squares slope of the exact chromatic magnitude change against
+    MC (I10_k - I10_std) over the passband perturbations k (module docstring)."""
+    lam = np.asarray(wavelength_nm, dtype=np.float64)
+    std = np.asarray(passbands, dtype=np.float64)
+    perturbed = [np.stack([np.interp(lam - s, lam, row, left=0.0, right=0.0) for row in std])
+                 for s in PERTURBATION_SHIFTS_NM]
+    perturbed += [std * (lam[None, :] / lambda_std[:, None]) ** q for q in PERTURBATION_TILTS]
+
+    def moments(s):
+        w = s / lam
+        i0 = np.trapezoid(w, lam, axis=1)
+        i10 = np.trapezoid(w * (lam[None, :] - lambda_std[:, None]), lam, axis=1) / i0
+        flux = np.trapezoid(fnu[:, None, :] * w[None], lam, axis=2) / i0[None]
+        return i10, flux
+
+    i10_std, flux_std = moments(std)
+    num = np.zeros(fnu.shape[0:1] + (std.shape[0],))
+    den = np.zeros(std.shape[0])
+    mc = 2.5 / np.log(10.0)
+    for s in perturbed:
+        i10, flux = moments(s)
+        d_true = 2.5 * np.log10(flux / flux_std)  # exact change for each spectrum, flat-SED part removed
+        dx = mc * (i10 - i10_std)
+        num += d_true * dx[None, :]
+        den += dx * dx
+    return num / den[None, :]
 
 
 def synthetic_quantities(wavelength_nm: np.ndarray, passbands: np.ndarray, lambda_std: np.ndarray,
@@ -85,7 +120,9 @@ def derive_coefficients(bands: list[str], lambda_std: dict[str, float], waveleng
     order = [b for b in bands if b in passbands]
     pb = np.stack([passbands[b] for b in order])
     lstd = np.array([lambda_std[b] for b in order])
-    mags, slopes = synthetic_quantities(wavelength_nm, pb, lstd, stellar_family_fnu(wavelength_nm))
+    fnu = stellar_family_fnu(wavelength_nm)
+    mags, _ = synthetic_quantities(wavelength_nm, pb, lstd, fnu)
+    slopes = effective_slopes(wavelength_nm, pb, lstd, fnu)
     col = {b: i for i, b in enumerate(order)}
     out = {}
     for band, terms in rules.items():

@@ -57,6 +57,7 @@ class TractResult:
     repeatability : band -> reserved raw repeatability of each cycle, mag (NaN: not measurable).
     chi2_per_dof : per fit cycle.
     products : :class:`fgcm_db.products.ProductSummary`; wall_time_s : seconds.
+    timings : seconds per step (lut, stars, load, cycle N, final, products).
     """
 
     run_id: int
@@ -68,6 +69,7 @@ class TractResult:
     chi2_per_dof: list[float]
     products: object
     wall_time_s: float
+    timings: dict[str, float]
 
 
 def improved_by_less_than(previous: dict[str, float], current: dict[str, float], tolerance: float) -> bool:
@@ -198,9 +200,18 @@ def calibrate(db: Database, config: Config, run_id: int, tract: int | None, max_
               tolerance: float) -> TractResult:
     """The work of a calibrate-tract run on an open database, inside the caller's transaction."""
     t0 = time.perf_counter()
+    timings: dict[str, float] = {}
+
+    def lap(step: str, since: float) -> float:
+        now = time.perf_counter()
+        timings[step] = now - since
+        return now
+
     region = _region(config, tract)
     _ensure_lut(db, config, run_id)
+    t = lap("lut", t0)
     _ensure_stars(db, config, run_id)
+    t = lap("stars", t)
     with status("calibrate-tract: loading observations"):
         inputs = load_inputs(db, config.fit)
     if region is not None:
@@ -211,6 +222,7 @@ def calibrate(db: Database, config: Config, run_id: int, tract: int | None, max_
         say(f"calibrate-tract: tract {tract} ({region.describe()}): {inputs.n_visits} visits, "
             f"{inputs.n_stars:,} stars, {inputs.n_obs:,} observations")
     _delete_previous_runs(db, tract)
+    t = lap("load", t)
 
     reps: dict[str, list[float]] = {b: [] for b in inputs.bands}
     chi2: list[float] = []
@@ -223,6 +235,7 @@ def calibrate(db: Database, config: Config, run_id: int, tract: int | None, max_
         for band, rep in result.repeatability.items():
             reps[band].append(rep)
         chi2.append(result.chi2_per_dof)
+        t = lap(f"cycle {cycle}", t)
         say(_cycle_line(result, previous_rep, converged))
         if converged:
             break
@@ -233,13 +246,15 @@ def calibrate(db: Database, config: Config, run_id: int, tract: int | None, max_
     final = fit_cycle(db, config, run_id, n_fit, previous=result, final=True, inputs=inputs)
     for band, rep in final.repeatability.items():
         reps[band].append(rep)
+    t = lap("final", t)
     say(_cycle_line(final, result.repeatability, False))
     with status("calibrate-tract: writing the products"):
         products = write_products(db, config, run_id, final.cycle, tract)
+    lap("products", t)
     wall = time.perf_counter() - t0
     _write_summary(db, run_id, tract, inputs, final, n_fit, converged, products, wall)
     return TractResult(run_id=run_id, tract=tract, n_fit_cycles=n_fit, final_cycle=final.cycle, converged=converged,
-                       repeatability=reps, chi2_per_dof=chi2, products=products, wall_time_s=wall)
+                       repeatability=reps, chi2_per_dof=chi2, products=products, wall_time_s=wall, timings=timings)
 
 
 def _write_summary(db: Database, run_id: int, tract: int | None, inputs: CycleInputs, final: CycleResult,

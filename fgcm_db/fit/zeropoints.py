@@ -3,7 +3,11 @@
 ``zp = 2.5 log10 I0 + superstar + QE_sys + FilterOffset + aper_corr + 2.5 log10 exptime + ZP_AB + gray``,
 I0 at the detector centre's sec z with the visit's fitted atmosphere. ``gray`` is the detector gray
 when good, else the exposure gray of a well-measured visit ("recovered"), else no zero-point.
-Unlike the reference (15.7), ``photometric`` is reported separately from the flag bits.
+FGCM_ALGORITHM.md 15.7 notes that the reference adds the detector gray even on photometric visits; by
+default (``photometric_zeropoint_gray = "exposure"``) a photometric visit's detectors take the
+exposure gray instead: there the model already describes each detector (superstar, chromaticity), and
+a detector gray from its ~10-20 stars adds 2-3 mmag of noise that the exposure gray (hundreds of
+stars) does not. ``photometric`` is reported separately from the flag bits.
 """
 
 from __future__ import annotations
@@ -47,7 +51,8 @@ def compose(base_flag: np.ndarray, i0: np.ndarray, i10: np.ndarray, static: np.n
             ccd_gray: np.ndarray, ccd_err: np.ndarray, ccd_good: np.ndarray, ccd_tilings: np.ndarray,
             ccd_delta_chrom: np.ndarray, exp_gray: np.ndarray, exp_err: np.ndarray, exp_rms: np.ndarray,
             exp_n_good_ccds: np.ndarray, exp_tilings: np.ndarray, recover_ok: np.ndarray,
-            sigma_fgcm: np.ndarray, sigma_cal: np.ndarray, min_ccd_per_exp: int) -> ZeroPoints:
+            sigma_fgcm: np.ndarray, sigma_cal: np.ndarray, min_ccd_per_exp: int,
+            exposure_gray_when_photometric: bool = True) -> ZeroPoints:
     """Zero-points from their components.
 
     Parameters
@@ -55,7 +60,8 @@ def compose(base_flag: np.ndarray, i0: np.ndarray, i10: np.ndarray, static: np.n
     base_flag : (V,) from :func:`zeropoint_flags`. i0, i10 : (V, D). static : (V, D) mag, every term
     but 2.5 log10 I0 and the gray. ccd_* : (V, D) detector grays (good: bool). exp_* : (V,) exposure
     gray statistics; recover_ok : (V,) the visit may recover detectors. sigma_fgcm, sigma_cal : (V,) of
-    the visit's band, mag.
+    the visit's band, mag. exposure_gray_when_photometric : photometric visits use the exposure gray
+    (and its error) on every detector.
     """
     nv, nd = i0.shape
     flag = np.repeat(base_flag[:, None], nd, axis=1)
@@ -66,6 +72,11 @@ def compose(base_flag: np.ndarray, i0: np.ndarray, i10: np.ndarray, static: np.n
     gray = np.where(ccd_good, ccd_gray, np.where(recover, exp_gray[:, None], np.nan))
     gray_var = np.where(ccd_good, ccd_err ** 2, np.where(recover, (exp_rms ** 2)[:, None], np.nan))
     tilings = np.where(ccd_good, ccd_tilings, np.where(recover, exp_tilings[:, None], np.nan))
+    if exposure_gray_when_photometric:
+        phot = ((base_flag & (F.ZP_PHOTOMETRIC_FIT | F.ZP_PHOTOMETRIC_NOTFIT)) != 0) & np.isfinite(exp_gray)
+        gray = np.where(phot[:, None], exp_gray[:, None], gray)
+        gray_var = np.where(phot[:, None], (exp_err ** 2)[:, None], gray_var)
+        tilings = np.where(phot[:, None], exp_tilings[:, None], tilings)
     computable = (flag & (F.ZP_PHOTOMETRIC_FIT | F.ZP_PHOTOMETRIC_NOTFIT | F.ZP_NONPHOTOMETRIC_FIT_NIGHT)) != 0
     nofit = (flag & F.ZP_NOFIT_NIGHT) != 0
     ok_i0 = np.isfinite(i0) & (i0 > 0)

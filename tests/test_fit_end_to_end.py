@@ -1,0 +1,111 @@
+"""Issue 6 acceptance on seeded simulated tracts: zero-points, stars, colours, atmosphere, selection.
+
+The ``small`` preset runs the cycle protocol: cycle 0 (standard atmosphere), cycles 1-2 (fits), cycle 3
+(final, no fit). Criteria the fit does not meet yet are marked ``xfail(strict=True)`` with the value
+measured when they were written, so that they turn into failures the day they pass; the regression
+guards below them hold the levels reached.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from fgcm_db.config import load_config
+from fgcm_db.db import Database
+from fgcm_db.fit.cycle import fit_cycle
+from fit_truth import fit_accuracy
+from tract_fixtures import copy_db, small_tract, tiny_tract  # noqa: F401  (fixtures)
+
+N_FIT_CYCLES = 3
+
+
+def run_chain(db_path, overrides: dict, n_fit: int = N_FIT_CYCLES):
+    """Cycles 0..n_fit-1 and a final cycle in one stage; returns (run_id, final cycle number)."""
+    config = load_config(overrides={"fit": overrides})
+    with Database(db_path) as db, db.stage("fit-test", config.to_dict()) as run_id:
+        previous = None
+        for cycle in range(n_fit + 1):
+            previous = fit_cycle(db, config, run_id, cycle, previous, final=cycle == n_fit)
+    return run_id, n_fit
+
+
+@pytest.fixture(scope="module")
+def small_fit(small_tract, tmp_path_factory):  # noqa: F811
+    db = copy_db(small_tract, tmp_path_factory.mktemp("fit_small") / "fit.duckdb")
+    run_id, cycle = run_chain(db, {"wash_mjds": [small_tract.info["wash_mjd"]]})
+    return fit_accuracy(db, small_tract.sim, run_id, cycle)
+
+
+@pytest.fixture(scope="module")
+def small_fit_no_chromatic(small_tract, tmp_path_factory):  # noqa: F811
+    db = copy_db(small_tract, tmp_path_factory.mktemp("fit_small_nochrom") / "fit.duckdb")
+    run_id, cycle = run_chain(db, {"wash_mjds": [small_tract.info["wash_mjd"]], "chromatic_correction": False})
+    return fit_accuracy(db, small_tract.sim, run_id, cycle)
+
+
+# -- acceptance (issue 6) ------------------------------------------------------------------------
+@pytest.mark.xfail(strict=True, reason="measured 2.3-3.6 mmag; see readme_fit.md")
+def test_small_photometric_zeropoints_within_2mmag_rms_of_truth(small_fit):
+    assert max(small_fit.phot_zp_rms.values()) <= 0.002, small_fit.phot_zp_rms
+
+
+@pytest.mark.xfail(strict=True, reason="measured 3.9-5.2 mmag (cloudy visits' detector grays); see readme_fit.md")
+def test_small_all_calibrated_zeropoints_within_4mmag_rms_of_truth(small_fit):
+    assert max(small_fit.all_zp_rms.values()) <= 0.004, small_fit.all_zp_rms
+
+
+@pytest.mark.xfail(strict=True, reason="measured 3.5-5.5 mmag rms; see readme_fit.md")
+def test_small_bright_star_magnitudes_within_3mmag_rms_of_truth(small_fit):
+    assert max(small_fit.star_rms.values()) <= 0.003, small_fit.star_rms
+
+
+@pytest.mark.xfail(strict=True, reason="g 3-3.6, r 1.4 mmag/mag: mean I10 bias of the fitted atmosphere and the "
+                                       "simulated detectors' mean passband shift (-0.4 nm); see readme_fit.md")
+def test_small_colour_residual_slope_within_1mmag_per_mag(small_fit):
+    assert max(abs(s) for s in small_fit.colour_slope.values()) <= 0.001, small_fit.colour_slope
+
+
+@pytest.mark.xfail(strict=True, reason="PWV off by 0.1-2.6 mm, tau by up to 0.05; see readme_fit.md")
+def test_small_nightly_pwv_within_half_mm_and_tau_within_0p01(small_fit):
+    assert small_fit.pwv_err, "no night with >= 5 photometric visits"
+    assert max(small_fit.pwv_err.values()) <= 0.5, small_fit.pwv_err
+    assert max(small_fit.tau_err.values()) <= 0.01, small_fit.tau_err
+
+
+@pytest.mark.xfail(strict=True, reason="measured 92-98% kept, 71-83% rejected; see readme_fit.md")
+def test_small_photometric_classification_95_percent_both_ways(small_fit):
+    assert small_fit.photometric_kept >= 0.95 and small_fit.cloudy_rejected >= 0.95
+
+
+@pytest.mark.xfail(strict=True, reason="the star colour slope is dominated by the fitted atmosphere's mean I10 "
+                                       "bias (g 3.6 on vs 2.1 mmag/mag off); see readme_fit.md")
+def test_chromatic_correction_off_is_measurably_worse_in_the_colour_slope(small_fit, small_fit_no_chromatic):
+    assert abs(small_fit_no_chromatic.colour_slope["g"]) > 1.5 * abs(small_fit.colour_slope["g"])
+
+
+def test_chromatic_correction_off_is_measurably_worse_in_g_zeropoints(small_fit, small_fit_no_chromatic):
+    """The chromatic path is live: without it the per-detector passband differences (edge shifts in the
+    simulator) leak into g zero-points (measured 8.4 vs 3.6 mmag)."""
+    assert small_fit_no_chromatic.phot_zp_rms["g"] > 1.5 * small_fit.phot_zp_rms["g"], (
+        small_fit.phot_zp_rms, small_fit_no_chromatic.phot_zp_rms)
+
+
+# -- regression guards at the levels reached ---------------------------------------------------------
+def test_small_zeropoints_and_stars_hold_the_levels_reached(small_fit):
+    assert max(small_fit.phot_zp_rms.values()) <= 0.0045, small_fit.phot_zp_rms
+    assert max(small_fit.all_zp_rms.values()) <= 0.0065, small_fit.all_zp_rms
+    assert max(small_fit.star_rms.values()) <= 0.0065, small_fit.star_rms
+    assert small_fit.photometric_kept >= 0.85 and small_fit.cloudy_rejected >= 0.65
+
+
+def test_same_inputs_give_the_same_zeropoints_to_1e9_mag(tiny_tract, tmp_path):  # noqa: F811
+    runs = []
+    for k in range(2):
+        db = copy_db(tiny_tract, tmp_path / f"run{k}.duckdb")
+        run_id, cycle = run_chain(db, {"min_star_per_exp": 20}, n_fit=2)
+        runs.append(fit_accuracy(db, tiny_tract.sim, run_id, cycle).zeropoints)
+    a, b = runs
+    assert a.height == b.height > 0
+    assert (a["visit"] == b["visit"]).all() and (a["detector"] == b["detector"]).all()
+    assert np.max(np.abs(a["zp"].to_numpy() - b["zp"].to_numpy())) <= 1e-9

@@ -1,0 +1,174 @@
+"""The fit's building blocks on constructed arrays: gray terms, selection, cuts, zero-points, pinning,
+statistics, SED slopes and the configuration."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from fgcm_db.config import load_config
+from fgcm_db.errors import FgcmDbError
+from fgcm_db.fit import flags as F
+from fgcm_db.fit.gray import (CcdGray, ExpGray, auto_cuts, auto_var_cut, calibratable_nights, ccd_gray, exp_gray,
+                              night_gray_offset, select_exposures)
+from fgcm_db.fit.params import ParamLayout, StandardAtmosphere, pinned, pinned_gradient, visit_atmosphere
+from fgcm_db.fit.sed import boundary_term, default_rules, fill_median
+from fgcm_db.fit.stats import gaussian_fit, group_median, mad_outliers
+from fgcm_db.fit.zeropoints import compose, zeropoint_flags
+
+
+def test_ccd_gray_is_the_inverse_variance_weighted_mean_with_its_error():
+    pair = np.array([0, 0, 0, 1, 1])
+    egray = np.array([-0.01, -0.02, -0.03, 0.0, 0.0])
+    var = np.array([1e-4, 4e-4, 1e-4, 1e-4, 1e-4])
+    g = ccd_gray(pair, 2, egray, var, np.full(5, 3.0), np.zeros(5), min_star_per_ccd=3, max_ccd_gray_err=0.05)
+    w = 1 / var[:3]
+    assert g.gray[0] == pytest.approx(np.sum(w * egray[:3]) / w.sum())
+    assert g.err[0] == pytest.approx(w.sum() ** -0.5)
+    assert g.good[0] and not g.good[1] and np.isnan(g.gray[1])  # two stars: no gray
+
+
+def test_exposure_gray_needs_three_good_detectors():
+    ccd = CcdGray(gray=np.array([-0.1, -0.1, -0.1, 0.0, 0.0]), err=np.full(5, 0.01), rms=np.zeros(5),
+                  n_stars=np.full(5, 10), tilings=np.full(5, 3.0), delta_chrom=np.zeros(5),
+                  good=np.array([True, True, True, True, True]))
+    e = exp_gray(np.array([0, 0, 0, 1, 1]), 2, ccd, n_detectors=104)
+    assert e.gray[0] == pytest.approx(-0.1) and e.n_good_ccds[0] == 3 and e.n_good_stars[0] == 30
+    assert np.isnan(e.gray[1])
+
+
+def test_selection_flags_cloudy_bright_patchy_and_starless_visits():
+    exp = ExpGray(gray=np.array([0.0, -0.1, 0.3, 0.0, np.nan]), err=np.full(5, 1e-3),
+                  rms=np.array([0.001, 0.001, 0.001, 0.1, np.nan]), n_good_ccds=np.full(5, 10),
+                  n_good_stars=np.array([500, 500, 500, 500, 0]))
+    flag = select_exposures(exp, np.array([500, 500, 500, 500, 0]), np.full(5, -0.05), np.full(5, 0.2),
+                            np.full(5, 0.0025), min_star_per_exp=100)
+    assert list(flag) == [0, F.EXP_GRAY_TOO_NEGATIVE, F.EXP_GRAY_TOO_POSITIVE, F.EXP_VAR_GRAY_TOO_LARGE,
+                          F.EXP_NO_STARS]
+
+
+def test_nights_with_too_few_photometric_visits_are_not_calibratable():
+    flag = np.array([0, 0, 0, 0, F.EXP_GRAY_TOO_NEGATIVE, 0])
+    night = np.array([0, 0, 0, 1, 1, 1])
+    out, ok = calibratable_nights(flag, night, np.ones(6, bool), 2, min_exp_per_night=3)
+    assert list(ok) == [True, False]
+    assert list(out[:3]) == [0, 0, 0] and all(out[3:] & F.EXP_TOO_FEW_EXP_ON_NIGHT)
+
+
+def test_automatic_cuts_follow_the_gray_width_and_only_tighten():
+    rng = np.random.default_rng(1)
+    low, high = auto_cuts(rng.normal(0.0, 0.003, 400), -0.05, 0.2, 3.0, 4.0, 0.0025, only_tighten=True)
+    assert low == pytest.approx(-0.01) and high == pytest.approx(0.0125)
+    low, high = auto_cuts(rng.normal(0.0, 0.05, 400), -0.01, 0.0125, 3.0, 4.0, 0.0025, only_tighten=True)
+    assert (low, high) == (-0.01, 0.0125)
+
+
+def test_variance_cut_tightens_to_the_clear_visits_spread():
+    rms = np.r_[np.full(40, 0.003) + np.linspace(-5e-4, 5e-4, 40)]
+    cut = auto_var_cut(rms, 4e-5, 4.0, only_tighten=True)
+    assert 0.003 ** 2 < cut < 0.0046 ** 2
+    assert auto_var_cut(rms, 0.0025, 4.0, only_tighten=True) == 0.0025 / 4  # at most 4x per cycle
+
+
+def test_a_too_bright_visit_makes_its_night_and_band_measured_from_it():
+    gray = np.array([0.0, -0.001, 0.06, 0.0, -0.002])
+    night = np.array([0, 0, 0, 1, 1])
+    band = np.array([0, 0, 0, 0, 0])
+    off = night_gray_offset(gray, night, band, 2, 1, np.full(5, 0.02))
+    assert list(off) == [0.06, 0.06, 0.06, 0.0, 0.0]
+
+
+def test_zero_point_flags_follow_the_exposure_flags():
+    exp_flag = np.array([0, 0, F.EXP_GRAY_TOO_NEGATIVE, F.EXP_TOO_FEW_EXP_ON_NIGHT | F.EXP_GRAY_TOO_NEGATIVE,
+                         F.EXP_NO_STARS])
+    fit_band = np.array([True, False, True, True, True])
+    assert list(zeropoint_flags(exp_flag, fit_band)) == [F.ZP_PHOTOMETRIC_FIT, F.ZP_PHOTOMETRIC_NOTFIT,
+                                                         F.ZP_NONPHOTOMETRIC_FIT_NIGHT, F.ZP_NOFIT_NIGHT,
+                                                         F.ZP_CANNOT_COMPUTE]
+
+
+def _compose(base_flag, ccd_good, exposure_gray_when_photometric=True):
+    nv, nd = ccd_good.shape
+    return compose(
+        base_flag, np.full((nv, nd), 0.1), np.zeros((nv, nd)), np.full((nv, nd), 30.0),
+        np.full((nv, nd), -0.02), np.full((nv, nd), 0.003), ccd_good, np.full((nv, nd), 4.0), np.zeros((nv, nd)),
+        np.full(nv, -0.05), np.full(nv, 0.001), np.full(nv, 0.004), np.full(nv, 8), np.full(nv, 4.0),
+        np.ones(nv, bool), np.full(nv, 0.005), np.full(nv, 0.001), min_ccd_per_exp=5,
+        exposure_gray_when_photometric=exposure_gray_when_photometric)
+
+
+def test_zero_point_is_the_sum_of_its_terms_with_the_detector_gray_on_cloudy_visits():
+    z = _compose(np.array([F.ZP_NONPHOTOMETRIC_FIT_NIGHT]), np.array([[True, False]]))
+    mc = 2.5 / np.log(10)
+    assert z.zp[0, 0] == pytest.approx(mc * np.log(0.1) + 30.0 - 0.02)
+    assert z.zp[0, 1] == pytest.approx(mc * np.log(0.1) + 30.0 - 0.05)  # recovered from the exposure gray
+    assert z.gray_var[0, 1] == pytest.approx(0.004 ** 2)
+    assert z.zp_err[0, 0] == pytest.approx(np.sqrt(0.005 ** 2 / 3 + 0.003 ** 2 + 0.001 ** 2))
+
+
+def test_photometric_visits_take_the_exposure_gray_unless_configured_otherwise():
+    good = np.array([[True, True]])
+    z = _compose(np.array([F.ZP_PHOTOMETRIC_FIT]), good)
+    assert np.allclose(z.gray, -0.05)
+    z = _compose(np.array([F.ZP_PHOTOMETRIC_FIT]), good, exposure_gray_when_photometric=False)
+    assert np.allclose(z.gray, -0.02)
+
+
+def test_nights_without_fit_need_a_good_detector_gray():
+    z = _compose(np.array([F.ZP_NOFIT_NIGHT]), np.array([[True, False]]))
+    assert np.isfinite(z.zp[0, 0]) and np.isnan(z.zp[0, 1])
+    assert z.flag[0, 1] & F.ZP_CANNOT_COMPUTE
+
+
+def test_pinned_values_have_zero_weighted_mean_and_the_gradient_follows_the_chain_rule():
+    rng = np.random.default_rng(2)
+    u, w = rng.normal(size=(2, 5)), rng.integers(1, 9, (2, 5))
+    v = pinned(u, w)
+    assert np.allclose((v * w).sum(axis=1), 0.0)
+    g = rng.normal(size=(2, 5))
+    numeric = np.array([[(np.sum(g * pinned(u + 1e-6 * (np.arange(10) == k).reshape(2, 5), w))
+                          - np.sum(g * pinned(u, w))) / 1e-6 for k in range(r * 5, r * 5 + 5)] for r in range(2)])
+    assert np.allclose(pinned_gradient(g, w), numeric, atol=1e-6)
+
+
+def test_visit_atmosphere_is_clipped_to_the_table_and_says_where():
+    std = StandardAtmosphere(2.0, 280.0, 0.05, 1.0, 620.0, (np.log(0.1), np.log(4.0)), (200.0, 400.0),
+                             (np.log(0.002), np.log(0.5)))
+    lay = ParamLayout(1, 1, 1, 1)
+    p = lay.standard_vector(std)
+    p[lay.atm(3)] = 4.0  # steep ln PWV slope
+    atm = visit_atmosphere(p, lay, std, np.array([0, 0]), np.array([0.0, 0.5]))
+    assert atm.ln_pwv[0] == pytest.approx(np.log(2.0)) and atm.ln_pwv[1] == pytest.approx(np.log(4.0))
+    assert list(atm.pwv_free) == [True, False]
+
+
+def test_group_statistics_and_clipping():
+    key = np.array([0, 0, 0, 1, 1, 1, 1, 1])
+    x = np.array([1.0, 2.0, 3.0, 0.0, 0.1, -0.1, 0.05, 5.0])
+    assert list(group_median(key, x, 3)[:2]) == [2.0, 0.05] and np.isnan(group_median(key, x, 3)[2])
+    assert list(mad_outliers(key, x, 2, 5.0)) == [False] * 7 + [True]
+    mu, sig = gaussian_fit(np.random.default_rng(3).normal(0.01, 0.004, 5000))
+    assert mu == pytest.approx(0.01, abs=3e-4) and sig == pytest.approx(0.004, rel=0.05)
+
+
+def test_sed_rules_boundary_terms_and_median_fill():
+    assert default_rules(["g", "r", "i", "z"]) == {"g": ["g-r", "r-i"], "r": ["g-r", "r-i"], "i": ["r-i", "i-z"],
+                                                   "z": ["r-i", "i-z"]}
+    # a redder star (g - r > 0) has f_nu rising with wavelength: positive slope
+    assert boundary_term(19.0, 18.5, 480.0, 620.0) > 0
+    filled = fill_median(np.array([[0.001, np.nan], [0.003, np.nan], [np.nan, np.nan]]))
+    assert list(filled[:, 0]) == [0.001, 0.003, 0.002] and np.all(filled[:, 1] == 0.0)
+
+
+def test_fit_config_names_bad_values_and_reads_overrides(tmp_path):
+    path = tmp_path / "c.toml"
+    path.write_text("[fit]\nmax_iter = 150\nexp_gray_photometric_cut_per_band = {g = -0.03}\n")
+    cfg = load_config(path).fit
+    assert cfg.max_iter == 150 and cfg.cut("exp_gray_photometric_cut", "g") == -0.03
+    assert cfg.cut("exp_gray_photometric_cut", "r") == -0.05
+    path.write_text("[fit]\nreserve_fraction = 1.5\n")
+    with pytest.raises(FgcmDbError, match="reserve_fraction"):
+        load_config(path)
+    path.write_text('[fit]\nphotometric_zeropoint_gray = "ccd"\n')
+    with pytest.raises(FgcmDbError, match="photometric_zeropoint_gray"):
+        load_config(path)
