@@ -12,7 +12,7 @@ flat-f_nu source this is A f_nu I0 / (h g) with I0 = integral S(lambda)/lambda d
     ZP_AB(A, g) = -48.6 - 2.5 log10(h g / A)     (FGCM's "zptABNoThroughput", Burke et al. 2018 sec. 3)
 
 and the calibration of a detector, in nJy per count for an exposure of t seconds, is
-``calib_mean = 10**(-0.4 (ZP_AB + 2.5 log10(I0) - 2.5 log10(t) - 31.4))``.
+``calib_mean = 10**(-0.4 (ZP_AB + 2.5 log10(I0) + 2.5 log10(t) - 31.4))``.
 """
 
 from __future__ import annotations
