@@ -388,6 +388,12 @@ def _seed_band(db: Database, band: str, match_order: int, match_chord2: float, m
     """
     db.execute("match_seed_candidates", {"band": band, "match_chord2": match_chord2, "match_order": match_order})
     nodes = np.asarray(db.execute("match_seed_candidate_ids").fetchnumpy()["sourceId"], dtype=np.int64)
+    repeated = nodes[1:][np.diff(nodes) == 0]
+    if repeated.size:
+        raise FgcmDbError(
+            f"table `observations` has {repeated.size} repeated sourceId values (e.g. {int(repeated[0])}) in "
+            f"band {band}: sourceId must be unique; re-run `fgcm-db ingest` on sources with unique ids"
+        )
     labels = np.arange(nodes.size, dtype=np.int64)
     text = sql_text("match_seed_pairs")
     edges = db.con.sql(text, params=bind_parameters(text, {"match_chord2": match_chord2}))

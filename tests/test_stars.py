@@ -42,7 +42,6 @@ class Truth:
 
     ra: np.ndarray
     dec: np.ndarray
-    mag: np.ndarray
     source_id: np.ndarray
     source_truth: np.ndarray
 
@@ -61,8 +60,7 @@ def offset(ra, dec, sep_arcsec, angle_deg):
     return tangent_plane_to_sky(s * np.sin(a), s * np.cos(a), ra, dec)
 
 
-def observe(rng, ra, dec, visits_per_band=8, p_detect=0.9, scatter_arcsec=0.07, bands=BANDS,
-            first_source_id=1, mag=None):
+def observe(rng, ra, dec, visits_per_band=8, p_detect=0.9, scatter_arcsec=0.07, bands=BANDS):
     """Observations of true stars: each visit sees each star with probability ``p_detect``.
 
     Returns a pyarrow table with every NOT NULL column of ``observations`` and the truth index.
@@ -70,7 +68,7 @@ def observe(rng, ra, dec, visits_per_band=8, p_detect=0.9, scatter_arcsec=0.07, 
     ra = np.asarray(ra, dtype=np.float64)
     dec = np.asarray(dec, dtype=np.float64)
     n = ra.size
-    mag = np.full(n, 20.0) if mag is None else mag
+    mag = np.full(n, 20.0)
     parts = []
     visit = 0
     for band in bands:
@@ -79,9 +77,7 @@ def observe(rng, ra, dec, visits_per_band=8, p_detect=0.9, scatter_arcsec=0.07, 
             seen = np.flatnonzero(rng.random(n) < p_detect)
             dxi = rng.normal(0.0, scatter_arcsec / 3600.0, seen.size)
             deta = rng.normal(0.0, scatter_arcsec / 3600.0, seen.size)
-            o_ra, o_dec = np.empty(seen.size), np.empty(seen.size)
-            if seen.size:
-                o_ra, o_dec = tangent_plane_to_sky(dxi, deta, ra[seen], dec[seen])
+            o_ra, o_dec = tangent_plane_to_sky(dxi, deta, ra[seen], dec[seen])
             parts.append((np.full(seen.size, visit), np.full(seen.size, band), o_ra, o_dec, seen))
     visit_col = np.concatenate([p[0] for p in parts])
     band_col = np.concatenate([p[1] for p in parts])
@@ -89,7 +85,7 @@ def observe(rng, ra, dec, visits_per_band=8, p_detect=0.9, scatter_arcsec=0.07, 
     dec_col = np.concatenate([p[3] for p in parts])
     truth = np.concatenate([p[4] for p in parts])
     m = visit_col.size
-    source_id = first_source_id + np.arange(m, dtype=np.int64)
+    source_id = 1 + np.arange(m, dtype=np.int64)
     flux = 10 ** (-0.4 * (mag[truth] - 30.0))
     table = pa.table({
         "sourceId": source_id,
@@ -122,14 +118,14 @@ def insert_observations(db, table):
     db.con.unregister("generated_obs")
 
 
-def insert_refcat(db, ra, dec, mags: dict[str, np.ndarray], first_ref_id=1, mag_err=0.02):
+def insert_refcat(db, ra, dec, mags: dict[str, np.ndarray], mag_err=0.02):
     """Append reference objects (long format, one row per band)."""
     n = len(ra)
     rows = []
     for band, mag in mags.items():
         flux = 10 ** (-0.4 * (mag - 31.4))
         rows.append(pa.table({
-            "ref_id": first_ref_id + np.arange(n, dtype=np.int64),
+            "ref_id": 1 + np.arange(n, dtype=np.int64),
             "ra": np.asarray(ra, dtype=np.float64), "dec": np.asarray(dec, dtype=np.float64),
             "healpix": healpix_nest(ra, dec), "band": np.full(n, band),
             "flux": flux, "flux_err": flux * mag_err / 1.0857, "mag": mag, "mag_err": np.full(n, mag_err),
@@ -145,8 +141,8 @@ def insert_refcat(db, ra, dec, mags: dict[str, np.ndarray], first_ref_id=1, mag_
 
 def make_truth(rng, ra, dec, **kwargs) -> tuple[Truth, pa.Table]:
     table = observe(rng, ra, dec, **kwargs)
-    truth = Truth(np.asarray(ra), np.asarray(dec), np.full(len(ra), 20.0),
-                  table.column("sourceId").to_numpy(), table.column("truth").to_numpy())
+    truth = Truth(np.asarray(ra), np.asarray(dec), table.column("sourceId").to_numpy(),
+                  table.column("truth").to_numpy())
     return truth, table
 
 

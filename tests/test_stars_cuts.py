@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 import numpy as np
+import pyarrow as pa
 import pytest
 from test_stars import BANDS, build, make_truth, offset, random_field, read_tables
 
@@ -198,3 +199,31 @@ def test_stars_gets_one_documented_nobs_column_per_observed_band_after_rebuilds(
     assert columns["nobs_g"] == "observations of the star in band g [1]"
     assert columns["star_id"].startswith("star id")
     assert n_with_g > 0.9 * summary.n_stars
+
+
+def test_colour_terms_and_cuts_load_from_toml_and_bad_values_name_the_option(tmp_path):
+    path = tmp_path / "stars.toml"
+    path.write_text(
+        '[stars]\nrequired_bands = ["g", "r"]\ndensity_cut_nside = 256\n\n'
+        '[stars.color_terms.r]\nprimary = "r"\nsecondary = "i"\nc0 = -0.000144\nc1 = 0.001369\nc2 = -0.00838\n'
+    )
+    cfg = load_config(path).stars
+    assert cfg.required_bands == ["g", "r"] and cfg.density_cut_nside == 256
+    assert cfg.color_terms["r"].secondary == "i" and cfg.color_terms["r"].c2 == -0.00838
+    for overrides, message in [
+        ({"density_cut_nside": 100}, "density_cut_nside = 100"),
+        ({"isolation_radius_arcsec": 0.5}, "isolation_radius_arcsec = 0.5"),
+        ({"reserve_fraction": 1.0}, "reserve_fraction = 1.0"),
+        ({"color_terms": {"r": {"primary": "r"}}}, r"\[stars.color_terms.r\] needs both"),
+        ({"memory_limit": "lots"}, "memory_limit = 'lots'"),
+    ]:
+        with pytest.raises(FgcmDbError, match=message):
+            load_config(overrides={"stars": overrides})
+
+
+def test_repeated_source_ids_are_a_clear_error(field, tmp_path):
+    _, _, table = field
+    repeated = table.set_column(0, "sourceId", pa.array(np.repeat(table.column("sourceId").to_numpy()[::2], 2)[
+        :table.num_rows]))
+    with pytest.raises(FgcmDbError, match="repeated sourceId values"):
+        build(tmp_path / "dup.duckdb", repeated)

@@ -65,6 +65,18 @@ def test_tract_regions_select_circles_and_boxes_across_ra_zero():
     assert in_region(box, [359.5, 0.5, 2.0, 0.5], [0.0, 0.0, 0.0, 1.5]).tolist() == [True, True, False, False]
 
 
+def test_cli_refuses_unknown_tracts_and_bad_limits_before_any_work(tmp_path, capsys):
+    from fgcm_db.cli import main
+
+    db = tmp_path / "none.duckdb"
+    assert main(["--db", str(db), "calibrate-tract", "--tract", "5"]) == 2
+    assert "[tract.regions.5]" in capsys.readouterr().err
+    assert main(["--db", str(db), "calibrate-tract", "--max-cycles", "0"]) == 2
+    assert main(["--db", str(db), "calibrate-tract"]) == 2
+    assert "run `fgcm-db ingest` first" in capsys.readouterr().err
+    assert not db.exists()
+
+
 # ---- acceptance on the small tract ----------------------------------------------------------------
 def test_small_tract_converges_within_five_cycles_then_runs_a_final_no_fit_cycle(small_tract):
     db, result = small_tract

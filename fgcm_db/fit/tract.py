@@ -39,7 +39,7 @@ from ..progress import say, status
 from .cycle import CycleResult, fit_cycle
 from .data import fetch, load_inputs
 from .inputs import CycleInputs
-from ..products import settle, write_products
+from ..products import atmosphere_model, settle, write_products
 from .tables import TABLES as FIT_TABLES
 
 log = logging.getLogger(__name__)
@@ -209,6 +209,7 @@ def calibrate(db: Database, config: Config, run_id: int, tract: int | None, max_
 
     region = _region(config, tract)
     _ensure_lut(db, config, run_id)
+    atmosphere_model(db, config.tract)  # fail now, not after the fit, when the transmission model is unknown
     t = lap("lut", t0)
     _ensure_stars(db, config, run_id)
     t = lap("stars", t)
