@@ -120,7 +120,7 @@ def main() -> None:
     t0 = time.perf_counter()
     lut = make_lut()
     print(f"LUT built in {time.perf_counter() - t0:.1f} s", flush=True)
-    for size in args.sizes.split(","):
+    for size in filter(None, args.sizes.split(",")):
         time_evaluations(lut, int(float(size)))
     if args.cycle_size:
         time_cycle(lut, int(args.cycle_size), args.max_iter)

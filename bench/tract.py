@@ -18,10 +18,12 @@ import sys
 import time
 from pathlib import Path
 
+from fgcm_db.demo import write_demo_config
+
 CALIBRATE = """
 import json, sys
 from fgcm_db.fit.tract import run_calibrate_tract
-r = run_calibrate_tract(sys.argv[1], max_cycles=int(sys.argv[2]))
+r = run_calibrate_tract(sys.argv[1], max_cycles=int(sys.argv[2]), config_path=sys.argv[3])
 print(json.dumps({"timings": r.timings, "n_fit_cycles": r.n_fit_cycles, "converged": r.converged,
                   "repeatability_mmag": {b: v[-1] * 1000 for b, v in r.repeatability.items()},
                   "n_photo_calib": r.products.n_photo_calib, "n_std_stars": r.products.n_std_stars}))
@@ -57,10 +59,11 @@ def main() -> None:
     db = work / "fgcm.duckdb"
     for stale in (db, db.with_name(db.name + ".wal")):
         stale.unlink(missing_ok=True)
+    config = str(write_demo_config(work / "fgcm.toml", sim))  # local background, mirror wash (as the demo)
     t_ing, rss_ing, _ = child([py, "-m", "fgcm_db.cli", "--db", str(db), "ingest", "--sources", str(sim / "sources"),
                                "--visits", str(sim / "visit_summary.parquet"), "--camera", str(sim / "camera.yaml"),
-                               "--refcat", str(sim / "refcat.parquet")])
-    t_cal, rss_cal, out = child([py, "-c", CALIBRATE, str(db), str(args.max_cycles)])
+                               "--refcat", str(sim / "refcat.parquet"), "--config", config])
+    t_cal, rss_cal, out = child([py, "-c", CALIBRATE, str(db), str(args.max_cycles), config])
     res = json.loads(out.strip().splitlines()[-1])
     import duckdb
 

@@ -3,6 +3,7 @@
 The whole user flow in one command (what ``examples/calibrate_simulated_tract.sh`` does step by step)::
 
     WORKDIR/sim/           simulated inputs (sourceTable_visit parquet, visit summary, camera, refcat, truth/)
+    WORKDIR/fgcm.toml      the configuration (local background subtraction, the mirror wash date)
     WORKDIR/fgcm.duckdb    the database: inputs, stars, fit cycles, products
     WORKDIR/plots/         the QA plots
 
@@ -14,6 +15,7 @@ constant per band (the absolute level is not what a relative calibration measure
 from __future__ import annotations
 
 import dataclasses
+import json
 import time
 from pathlib import Path
 
@@ -23,6 +25,7 @@ import pyarrow.parquet as pq
 from .db import Database
 from .errors import FgcmDbError
 from .progress import say
+from .stars import ordered_bands
 
 
 @dataclasses.dataclass(frozen=True)
@@ -47,8 +50,9 @@ def compare_with_truth(db_path: str | Path, sim_dir: str | Path, min_stars: int 
                        max_err: float = 0.1) -> TruthComparison:
     """Compare the latest products in ``db_path`` with ``sim_dir/truth/photo_calib.parquet``.
 
-    ``coverage`` counts (visit, detector) with >= ``min_stars`` good calibration-star observations
-    (error <= ``max_err`` mag, the fit's ``ccd_gray_max_star_err``).
+    ``coverage`` counts (visit, detector) with >= ``min_stars`` good observations of calibration stars
+    that are not reserved (the stars the grays use; error <= ``max_err`` mag, the fit's
+    ``ccd_gray_max_star_err``).
     """
     truth_path = Path(sim_dir) / "truth" / "photo_calib.parquet"
     if not truth_path.is_file():
@@ -59,7 +63,7 @@ def compare_with_truth(db_path: str | Path, sim_dir: str | Path, min_stars: int 
     with Database(db_path, read_only=True) as db:
         rows = db.execute("demo_photo_calib").fetchall()
         stars = db.execute("demo_stars_per_detector", {"min_stars": min_stars, "max_err": max_err}).fetchall()
-    bands = tuple(sorted({r[2] for r in rows}))
+    bands = tuple(ordered_bands(r[2] for r in rows))
     rms_p, rms_a, n_p, n_a = {}, {}, {}, {}
     for band in bands:
         diff, phot = [], []
@@ -83,6 +87,17 @@ def compare_with_truth(db_path: str | Path, sim_dir: str | Path, min_stars: int 
     return TruthComparison(bands, rms_p, rms_a, n_p, n_a, coverage)
 
 
+def write_demo_config(path: Path, sim: Path) -> Path:
+    """The config a user of this survey would write: subtract the local background measured with each
+    source (the simulated images have a residual background), and the date of the mirror wash (from
+    ``truth/simulation.json``; an observatory log gives it for real data)."""
+    info = json.loads((sim / "truth" / "simulation.json").read_text())
+    washes = [info["wash_mjd"]] if info.get("wash_mjd") is not None else []
+    path.write_text("[ingest]\nsubtract_local_background = true\n\n"
+                    f"[fit]\nwash_mjds = {json.dumps(washes)}\n")
+    return path
+
+
 def run_demo(workdir: str | Path = "fgcm-demo", preset: str = "small", seed: int = 1) -> TruthComparison:
     """Simulate ``preset`` with ``seed`` into ``workdir``, ingest, calibrate-tract, compare with the truth."""
     from .fit.tract import run_calibrate_tract
@@ -97,22 +112,24 @@ def run_demo(workdir: str | Path = "fgcm-demo", preset: str = "small", seed: int
         stale.unlink(missing_ok=True)
     say(f"demo 1/3: simulating the {preset} tract (seed {seed}) into {sim}")
     run_simulate(sim, preset=preset, seed=seed)
-    say(f"demo 2/3: ingesting into {db_path}")
+    config = write_demo_config(work / "fgcm.toml", sim)
+    say(f"demo 2/3: ingesting into {db_path} (config {config})")
     run_ingest(db_path, sources=str(sim / "sources"), visits=str(sim / "visit_summary.parquet"),
-               camera=str(sim / "camera.yaml"), refcat=str(sim / "refcat.parquet"))
+               camera=str(sim / "camera.yaml"), refcat=str(sim / "refcat.parquet"), config_path=str(config))
     say("demo 3/3: calibrate-tract (look-up table, stars, fit cycles, products, plots)")
-    result = run_calibrate_tract(db_path, plots_dir=plots)
+    result = run_calibrate_tract(db_path, config_path=config, plots_dir=plots)
     cmp = compare_with_truth(db_path, sim)
     state = "converged" if result.converged else "not converged"
     say("")
     say(f"demo summary ({time.perf_counter() - t0:.0f} s in all)")
     say(f"  fit cycles: {result.n_fit_cycles} ({state}), then final cycle {result.final_cycle}")
+    say("  band  reserved-star      zero-point RMS vs truth, mmag (detector-visits)")
+    say("        repeatability      photometric          all calibrated")
     for band in cmp.bands:
         rep = result.repeatability.get(band, [float("nan")])[-1] * 1000
-        say(f"  {band}: reserved-star repeatability {rep:5.2f} mmag; zero-point RMS vs truth "
-            f"{cmp.rms_photometric[band]:5.2f} mmag photometric ({cmp.n_photometric[band]} detector-visits), "
-            f"{cmp.rms_all[band]:5.2f} mmag all ({cmp.n_all[band]})")
-    say(f"  truth (visit, detector) with >= 5 stars that got a photo_calib row: {100 * cmp.coverage:.1f}%")
+        say(f"  {band:<4s}  {rep:6.2f} mmag      {cmp.rms_photometric[band]:6.2f} ({cmp.n_photometric[band]:5d})"
+            f"       {cmp.rms_all[band]:6.2f} ({cmp.n_all[band]:5d})")
+    say(f"  (visit, detector) with >= 5 good stars that got a photo_calib row: {100 * cmp.coverage:.1f}%")
     say(f"  plots: {plots}/*.png; database: {db_path}")
-    say(f"  try: fgcm-db --db {db_path} sql \"SELECT band, count(*), avg(zp_mag) FROM photo_calib GROUP BY band\"")
+    say(f"  next: fgcm-db --db {db_path} sql \"SELECT * FROM tract_summary\"; examples/products.sql")
     return cmp

@@ -165,7 +165,11 @@ def export_table(db: Database, table: str, path: Path) -> int:
 
 
 def _tables_to_export(db: Database, tables: list[str] | None) -> tuple[list[str], list[str]]:
-    """(tables to write, contract tables not created yet); unknown names are an error."""
+    """(tables to write, contract tables skipped); unknown names are an error.
+
+    By default the contract tables that exist and hold rows are written (product tables exist, empty,
+    from their migration on); tables named explicitly are written whenever they exist.
+    """
     present = set(existing_tables(db))
     if tables is None:
         wanted = list(CONTRACT_TABLES)
@@ -179,7 +183,16 @@ def _tables_to_export(db: Database, tables: list[str] | None) -> tuple[list[str]
                 f"--tables: no table named {', '.join(unknown)} in {db.path}; "
                 f"tables there: {', '.join(sorted(present))}"
             )
-    return [t for t in wanted if t in present], [t for t in wanted if t not in present]
+    if tables is None:  # by default, only the contract tables that hold something
+        made = [t for t in wanted if t in present and not _is_empty(db, t)]
+    else:
+        made = [t for t in wanted if t in present]
+    return made, [t for t in wanted if t not in made]
+
+
+def _is_empty(db: Database, table: str) -> bool:
+    """True when ``table`` has no rows (product tables exist, empty, from their migration on)."""
+    return db.row_count(table) == 0
 
 
 def run_export(db_path: str | Path, out_dir: str | Path, tables: list[str] | None = None) -> dict[str, Path]:
@@ -213,5 +226,5 @@ def run_export(db_path: str | Path, out_dir: str | Path, tables: list[str] | Non
             written[table] = path
             say(f"exported {table}: {rows:,d} rows -> {path}")
         for table in missing:
-            say(f"skipped {table}: not in the database yet (made by `fgcm-db {CONTRACT_TABLES[table]}`)")
+            say(f"skipped {table}: nothing in the database yet (made by `fgcm-db {CONTRACT_TABLES[table]}`)")
     return written

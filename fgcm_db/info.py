@@ -24,8 +24,8 @@ def database_summary(db: Database, recent_runs: int = RECENT_RUNS) -> dict[str, 
     -------
     dict
         ``path``, ``size_bytes``, ``schema_version``, ``schema_known`` (the newest migration this
-        fgcm-db has), ``tables`` (name -> rows, every base table), ``missing`` (contract tables not
-        created yet -> the command that makes them), ``runs`` (the last ``recent_runs``, newest
+        fgcm-db has), ``tables`` (name -> rows, every base table), ``missing`` (contract tables absent
+        or still empty -> the command that makes them), ``runs`` (the last ``recent_runs``, newest
         first: dicts with run_id, command, status, started, finished, seconds, error) and
         ``metadata`` (key -> JSON text).
     """
@@ -49,7 +49,7 @@ def database_summary(db: Database, recent_runs: int = RECENT_RUNS) -> dict[str, 
         "schema_version": db.schema_version(),
         "schema_known": max((v for v, _, _ in migrations()), default=0),
         "tables": tables,
-        "missing": {t: cmd for t, cmd in CONTRACT_TABLES.items() if t not in tables},
+        "missing": {t: cmd for t, cmd in CONTRACT_TABLES.items() if not tables.get(t)},
         "runs": runs,
         "metadata": metadata,
     }

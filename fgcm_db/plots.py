@@ -36,6 +36,8 @@ BAND_COLOURS = {"u": "#7b3294", "g": "#1b9e77", "r": "#d95f02", "i": "#7570b3", 
 MAG_BIN = 0.5
 #: airmass splitting "low" and "high" in the colour plot
 AIRMASS_SPLIT = 1.3
+#: lower end of the visit-gray axis of the atmosphere plot, mmag (thicker clouds are counted)
+GRAY_AXIS_MIN_MMAG = -300.0
 
 
 def _colour(band: str) -> str:
@@ -164,7 +166,11 @@ def plot_atmosphere(plt, data: dict, out: Path) -> Path:
         if col == "gray_mag":
             finite = y[np.isfinite(y)]
             if len(finite):
-                ax.set_ylim(max(finite.min() - 5, -300), finite.max() + 5)
+                ax.set_ylim(max(finite.min() - 5, GRAY_AXIS_MIN_MMAG), finite.max() + 5)
+                below = int(np.sum(finite < GRAY_AXIS_MIN_MMAG))
+                if below:
+                    ax.text(0.01, 0.04, f"{below} visit(s) below {GRAY_AXIS_MIN_MMAG:.0f} mmag (thick cloud)",
+                            transform=ax.transAxes, fontsize=8)
     axes[0].legend(fontsize=7, ncol=6, loc="upper right", title="filled: photometric, open: not", title_fontsize=7)
     axes[0].set_title("fitted atmosphere per visit, night by night")
     axes[-1].set_xticks(np.arange(len(uniq)) + 0.4)

@@ -1,7 +1,7 @@
 -- demo_stars_per_detector: the (visit, detector) pairs with at least $min_stars good calibration-star
--- observations (stars without the too-few-observations / bad-colour flags in the final cycle of the
--- latest calibrate-tract run; observation error <= $max_err mag), one row per pair, from star_obs,
--- observations, star_flags and tract_summary.
+-- observations (stars without the too-few-observations / bad-colour / reserved flags 1, 2, 16 in the final
+-- cycle of the latest calibrate-tract run: the stars the grays use; observation error <= $max_err mag),
+-- one row per pair, from star_obs, observations, star_flags and tract_summary.
 WITH latest AS (
     SELECT
         run_id,
@@ -20,7 +20,7 @@ JOIN star_flags AS f
     ON f.star_id = so.star_id
 JOIN latest AS l
     ON l.run_id = f.run_id AND l.final_cycle = f.cycle
-WHERE (f.flag & 3) = 0
+WHERE (f.flag & 19) = 0
   AND o.inst_mag_err <= $max_err
 GROUP BY so.visit, so.detector
 HAVING count(*) >= $min_stars

@@ -45,58 +45,63 @@ def small_fit_no_chromatic(small_tract, tmp_path_factory):  # noqa: F811
 
 
 # -- acceptance (issue 6) ------------------------------------------------------------------------
-@pytest.mark.xfail(strict=True, reason="measured 2.3-3.6 mmag; see readme_fit.md")
+@pytest.mark.xfail(strict=True, reason="measured g 2.1, r 4.3, i 1.5, z 1.8 mmag; r: per-detector passband "
+                                       "shifts the linear SED model cannot follow; see readme_fit.md")
 def test_small_photometric_zeropoints_within_2mmag_rms_of_truth(small_fit):
     assert max(small_fit.phot_zp_rms.values()) <= 0.002, small_fit.phot_zp_rms
 
 
-@pytest.mark.xfail(strict=True, reason="measured 3.9-5.2 mmag (cloudy visits' detector grays); see readme_fit.md")
+@pytest.mark.xfail(strict=True, reason="measured 3.7-4.6 mmag (cloudy visits' detector grays); see readme_fit.md")
 def test_small_all_calibrated_zeropoints_within_4mmag_rms_of_truth(small_fit):
     assert max(small_fit.all_zp_rms.values()) <= 0.004, small_fit.all_zp_rms
 
 
-@pytest.mark.xfail(strict=True, reason="measured 3.5-5.5 mmag rms; see readme_fit.md")
+@pytest.mark.xfail(strict=True, reason="measured 3.5-4.4 mmag rms; see readme_fit.md")
 def test_small_bright_star_magnitudes_within_3mmag_rms_of_truth(small_fit):
     assert max(small_fit.star_rms.values()) <= 0.003, small_fit.star_rms
 
 
-@pytest.mark.xfail(strict=True, reason="g 3-3.6, r 1.4 mmag/mag: mean I10 bias of the fitted atmosphere and the "
+@pytest.mark.xfail(strict=True, reason="g 1.9, r 1.5 mmag/mag: mean I10 bias of the fitted atmosphere and the "
                                        "simulated detectors' mean passband shift (-0.4 nm); see readme_fit.md")
 def test_small_colour_residual_slope_within_1mmag_per_mag(small_fit):
     assert max(abs(s) for s in small_fit.colour_slope.values()) <= 0.001, small_fit.colour_slope
 
 
-@pytest.mark.xfail(strict=True, reason="PWV off by 0.1-2.6 mm, tau by up to 0.05; see readme_fit.md")
-def test_small_nightly_pwv_within_half_mm_and_tau_within_0p01(small_fit):
+@pytest.mark.xfail(strict=True, reason="PWV off by 0.01-3.4 mm (5 of 7 nights > 0.5 mm); see readme_fit.md")
+def test_small_nightly_pwv_within_half_mm(small_fit):
     assert small_fit.pwv_err, "no night with >= 5 photometric visits"
     assert max(small_fit.pwv_err.values()) <= 0.5, small_fit.pwv_err
+
+
+def test_small_nightly_tau_within_0p01(small_fit):
+    assert small_fit.tau_err, "no night with >= 5 photometric visits"
     assert max(small_fit.tau_err.values()) <= 0.01, small_fit.tau_err
 
 
-@pytest.mark.xfail(strict=True, reason="measured 92-98% kept, 71-83% rejected; see readme_fit.md")
+@pytest.mark.xfail(strict=True, reason="measured 92% kept, 100% rejected; see readme_fit.md")
 def test_small_photometric_classification_95_percent_both_ways(small_fit):
     assert small_fit.photometric_kept >= 0.95 and small_fit.cloudy_rejected >= 0.95
 
 
 @pytest.mark.xfail(strict=True, reason="the star colour slope is dominated by the fitted atmosphere's mean I10 "
-                                       "bias (g 3.6 on vs 2.1 mmag/mag off); see readme_fit.md")
+                                       "bias (g 1.9 on vs 1.7 mmag/mag off); see readme_fit.md")
 def test_chromatic_correction_off_is_measurably_worse_in_the_colour_slope(small_fit, small_fit_no_chromatic):
     assert abs(small_fit_no_chromatic.colour_slope["g"]) > 1.5 * abs(small_fit.colour_slope["g"])
 
 
 def test_chromatic_correction_off_is_measurably_worse_in_g_zeropoints(small_fit, small_fit_no_chromatic):
     """The chromatic path is live: without it the per-detector passband differences (edge shifts in the
-    simulator) leak into g zero-points (measured 8.4 vs 3.6 mmag)."""
+    simulator) leak into g zero-points (measured 8.2 vs 2.1 mmag)."""
     assert small_fit_no_chromatic.phot_zp_rms["g"] > 1.5 * small_fit.phot_zp_rms["g"], (
         small_fit.phot_zp_rms, small_fit_no_chromatic.phot_zp_rms)
 
 
 # -- regression guards at the levels reached ---------------------------------------------------------
 def test_small_zeropoints_and_stars_hold_the_levels_reached(small_fit):
-    assert max(small_fit.phot_zp_rms.values()) <= 0.0045, small_fit.phot_zp_rms
-    assert max(small_fit.all_zp_rms.values()) <= 0.0065, small_fit.all_zp_rms
-    assert max(small_fit.star_rms.values()) <= 0.0065, small_fit.star_rms
-    assert small_fit.photometric_kept >= 0.85 and small_fit.cloudy_rejected >= 0.65
+    assert max(small_fit.phot_zp_rms.values()) <= 0.005, small_fit.phot_zp_rms
+    assert max(small_fit.all_zp_rms.values()) <= 0.0055, small_fit.all_zp_rms
+    assert max(small_fit.star_rms.values()) <= 0.005, small_fit.star_rms
+    assert small_fit.photometric_kept >= 0.9 and small_fit.cloudy_rejected >= 0.95
 
 
 def test_same_inputs_give_the_same_zeropoints_to_1e9_mag(tiny_tract, tmp_path):  # noqa: F811
@@ -109,3 +114,25 @@ def test_same_inputs_give_the_same_zeropoints_to_1e9_mag(tiny_tract, tmp_path): 
     assert a.height == b.height > 0
     assert (a["visit"] == b["visit"]).all() and (a["detector"] == b["detector"]).all()
     assert np.max(np.abs(a["zp"].to_numpy() - b["zp"].to_numpy())) <= 1e-9
+
+
+def test_fit_cycle_command_chains_cycles_through_the_tables(tiny_tract, tmp_path):  # noqa: F811
+    from fgcm_db.cli import main
+
+    db = copy_db(tiny_tract, tmp_path / "cli.duckdb")
+    cfg = tmp_path / "fit.toml"
+    cfg.write_text("[fit]\nmin_star_per_exp = 20\nmax_iter = 10\n")
+    assert main(["--db", str(db), "fit-cycle", "--config", str(cfg)]) == 0
+    assert main(["--db", str(db), "fit-cycle", "--config", str(cfg)]) == 0
+    assert main(["--db", str(db), "fit-cycle", "--cycle", "1", "--config", str(cfg)]) == 0  # replaces cycle 1
+    assert main(["--db", str(db), "fit-cycle", "--cycle", "5", "--config", str(cfg)]) == 2  # cycle 4 missing
+    with Database(db, read_only=True) as d:
+        cycles = d.con.execute("SELECT cycle, count(DISTINCT run_id) FROM cycle_summary GROUP BY cycle "
+                               "ORDER BY cycle").fetchall()
+        n_zp = d.con.execute("SELECT count(*) FROM zeropoints WHERE cycle = 1").fetchone()[0]
+        n_expected = d.con.execute("SELECT (SELECT count(*) FROM visits) * (SELECT count(*) FROM detectors)"
+                                   ).fetchone()[0]
+        comments = d.con.execute("SELECT count(*) FROM duckdb_columns() WHERE table_name = 'zeropoints' "
+                                 "AND comment IS NULL").fetchone()[0]
+    assert cycles == [(0, 1), (1, 1)]
+    assert n_zp == n_expected and comments == 0

@@ -43,3 +43,16 @@ def test_step_units_are_positive_and_shared_within_an_atmosphere_class(problem):
     assert np.all(units > 0)
     for k in range(6):
         assert np.ptp(units[layout.atm(k)]) == 0.0
+
+
+def test_chromaticity_prior_gradient_matches_central_differences():
+    pb = AnalyticPassbands()
+    data, layout, p = synthetic_fit_data(pb)
+    chisq = Chisq(data, pb, layout, pb.std, np.ones(layout.size, dtype=bool), chromaticity_prior=0.5)
+    _, grad = chisq(p)
+    for k in np.flatnonzero(layout.class_of() == "ccd_chromaticity")[:6]:
+        up, dn = p.copy(), p.copy()
+        up[k] += 1e-3
+        dn[k] -= 1e-3
+        numeric = (chisq(up)[0] - chisq(dn)[0]) / 2e-3
+        assert abs(grad[k] - numeric) <= 1e-3 * abs(numeric) + 1e-12

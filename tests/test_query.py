@@ -52,6 +52,17 @@ CONTRACT_DDL = {
 _FILLER = {"VARCHAR": "", "BOOLEAN": False, "TIMESTAMP": "2026-01-01 00:00:00"}
 
 
+def _add_per_band_columns(con: duckdb.DuckDBPyConnection, table: str, data: pa.Table) -> None:
+    """Add the per-band columns (``mag_g``, ``nobs_r``...) that the tract stage adds as it writes bands."""
+    have = {r[0] for r in con.execute(
+        "SELECT column_name FROM duckdb_columns() WHERE table_name = $t", {"t": table}).fetchall()}
+    for field in data.schema:
+        if field.name not in have and re.fullmatch(r"(mag|magerr|nobs)_[a-z0-9]+", field.name):
+            dtype = exp.DataType.build("INTEGER" if field.name.startswith("nobs") else "DOUBLE")
+            con.execute(exp.Alter(this=exp.to_table(table), kind="TABLE", actions=[
+                exp.ColumnDef(this=exp.to_identifier(field.name, quoted=True), kind=dtype)]).sql("duckdb"))
+
+
 def insert_rows(con: duckdb.DuckDBPyConnection, table: str, rows: list[dict]) -> None:
     """Insert ``rows`` (dicts) into ``table``; other NOT NULL columns get a neutral value."""
     required = con.execute(
@@ -65,6 +76,7 @@ def insert_rows(con: duckdb.DuckDBPyConnection, table: str, rows: list[dict]) ->
             if name not in row:
                 row[name] = [] if dtype.endswith("[]") else _FILLER.get(dtype, 0)
     data = pa.Table.from_pylist(rows)
+    _add_per_band_columns(con, table, data)
     con.register("rows_in", data)
     columns = [exp.column(c, quoted=True) for c in data.column_names]
     sql = (

@@ -1,8 +1,9 @@
 """calibrate-tract end to end on the seeded `small` simulated tract (issue 7 acceptance).
 
-One simulation, one ingest and one calibration (module fixtures) serve every assertion here; the
-edge cases (a missing band, a single-visit night, a visit without stars, thick cloud, an interrupted
-run, re-runs and --tract) run on a modified copy of the same simulation in tests/test_tract_edges.py.
+The shared `small_tract` (tests/tract_fixtures.py: simulated, ingested, LUT and stars, seed 1) is
+calibrated once and serves every acceptance assertion; the edge cases (a missing band, a single-visit
+night, a visit without stars, thick cloud, an interrupted run, re-runs and --tract) run on one modified
+copy of the same simulation, ingested afresh so that calibrate-tract also makes the LUT and the stars.
 """
 
 from __future__ import annotations
@@ -21,27 +22,29 @@ from fgcm_db.fit.tract import improved_by_less_than, in_region, run_calibrate_tr
 from fgcm_db.configs.tract import TractRegion
 from fgcm_db.ingest import run_ingest
 from fgcm_db.plots import run_plots
-from fgcm_db.simulate import run_simulate
+from fit_truth import fit_accuracy
+from tract_fixtures import copy_db, small_tract  # noqa: F401  (shared session fixture)
 
 pytestmark = pytest.mark.slow
 
-SEED = 1
+def tract_config(path, wash_mjd: float, extra: str = "") -> str:
+    """A config for the simulated tracts (as tract_fixtures ingests them): the simulation's mirror wash."""
+    path.write_text(f"[ingest]\nsubtract_local_background = true\n[fit]\nwash_mjds = [{wash_mjd}]\n{extra}")
+    return str(path)
 
 
 @pytest.fixture(scope="module")
-def small_sim(tmp_path_factory):
-    out = tmp_path_factory.mktemp("small_sim")
-    run_simulate(out, preset="small", seed=SEED)
-    return out
+def small_sim(small_tract):  # noqa: F811
+    return small_tract.sim
 
 
 @pytest.fixture(scope="module")
-def small_tract(small_sim, tmp_path_factory):
-    """The small tract ingested and calibrated with the defaults: (db path, TractResult)."""
-    db = tmp_path_factory.mktemp("small_db") / "fgcm.duckdb"
-    run_ingest(db, sources=str(small_sim / "sources"), visits=str(small_sim / "visit_summary.parquet"),
-               camera=str(small_sim / "camera.yaml"), refcat=str(small_sim / "refcat.parquet"))
-    result = run_calibrate_tract(db)
+def calibrated(small_tract, tmp_path_factory):  # noqa: F811
+    """The small tract (shared fixture: ingested, LUT, stars) calibrated with the defaults:
+    (db path, TractResult)."""
+    work = tmp_path_factory.mktemp("tract_small")
+    db = copy_db(small_tract, work / "fgcm.duckdb")
+    result = run_calibrate_tract(db, config_path=tract_config(work / "fgcm.toml", small_tract.info["wash_mjd"]))
     return db, result
 
 
@@ -78,8 +81,8 @@ def test_cli_refuses_unknown_tracts_and_bad_limits_before_any_work(tmp_path, cap
 
 
 # ---- acceptance on the small tract ----------------------------------------------------------------
-def test_small_tract_converges_within_five_cycles_then_runs_a_final_no_fit_cycle(small_tract):
-    db, result = small_tract
+def test_small_tract_converges_within_five_cycles_then_runs_a_final_no_fit_cycle(calibrated):
+    db, result = calibrated
     assert result.converged and result.n_fit_cycles <= 5
     assert result.final_cycle == result.n_fit_cycles
     rows = _sql(db, "SELECT DISTINCT n_fit_cycles, final_cycle, converged FROM tract_summary")
@@ -88,8 +91,8 @@ def test_small_tract_converges_within_five_cycles_then_runs_a_final_no_fit_cycle
     assert status[0][0] == "no fit"
 
 
-def test_cycle_protocol_freezes_the_atmosphere_in_cycle0_and_cuts_only_tighten(small_tract):
-    db, result = small_tract
+def test_cycle_protocol_freezes_the_atmosphere_in_cycle0_and_cuts_only_tighten(calibrated):
+    db, result = calibrated
     free_atm = _sql(db, "SELECT count(*) FROM fit_params WHERE cycle = 0 AND free AND night IS NOT NULL")
     assert free_atm[0][0] == 0
     cuts = _sql(db, "SELECT band, cycle, exp_gray_cut_low, exp_gray_cut_high FROM cycle_summary ORDER BY band, cycle")
@@ -100,23 +103,27 @@ def test_cycle_protocol_freezes_the_atmosphere_in_cycle0_and_cuts_only_tighten(s
         assert all(b <= a + 1e-12 for a, b in zip(high, high[1:])), (band, high)
 
 
-def test_small_tract_zero_points_match_the_truth_to_the_fit_issue_accuracy(small_tract, small_sim):
-    db, _ = small_tract
+def test_small_tract_products_match_the_truth_to_the_fit_issue_accuracy(calibrated, small_sim):
+    """Issue 6 figures: photometric zero-points <= 2 mmag rms, all calibrated <= 4 mmag, bright stars
+    <= 3 mmag (one constant per band removed)."""
+    db, result = calibrated
     cmp = compare_with_truth(db, small_sim)
+    stars = fit_accuracy(db, small_sim, result.run_id, result.final_cycle).star_rms
     for band in cmp.bands:
         assert cmp.n_photometric[band] > 100
         assert cmp.rms_photometric[band] <= 2.0, (band, cmp.rms_photometric)
         assert cmp.rms_all[band] <= 4.0, (band, cmp.rms_all)
+        assert stars[band] <= 0.003, (band, stars)
 
 
-def test_every_truth_detector_visit_with_five_good_stars_has_a_photo_calib_row(small_tract, small_sim):
-    db, _ = small_tract
+def test_every_truth_detector_visit_with_five_good_stars_has_a_photo_calib_row(calibrated, small_sim):
+    db, _ = calibrated
     cmp = compare_with_truth(db, small_sim, min_stars=5, max_err=0.1)
     assert cmp.coverage == 1.0
 
 
-def test_products_are_complete_and_consistent(small_tract):
-    db, result = small_tract
+def test_products_are_complete_and_consistent(calibrated):
+    db, result = calibrated
     n_zp = _sql(db, "SELECT count(*) FROM zeropoints WHERE cycle = ? AND zp IS NOT NULL", [result.final_cycle])[0][0]
     n_visits = _sql(db, "SELECT count(*) FROM visits")[0][0]
     assert result.products.n_photo_calib == n_zp > 0
@@ -128,24 +135,28 @@ def test_products_are_complete_and_consistent(small_tract):
     assert _sql(db, "SELECT count(*) FROM absolute_calibration WHERE source = 'reference catalog'")[0][0] == 4
 
 
-def test_exported_photo_calib_applied_to_raw_fluxes_reproduces_std_star_mags(small_tract, tmp_path):
-    """calibrate_flux on the exported parquet and the raw apFlux_12_0 counts of a star's observations,
-    averaged like the fit averages them, gives the std_stars magnitude. Stars whose photometric
+def test_exported_photo_calib_applied_to_raw_fluxes_reproduces_std_star_mags(calibrated, tmp_path):
+    """calibrate_flux on the exported parquet and the raw apFlux_12_0 counts (local background
+    subtracted, as configured) of a star's observations, averaged like the fit averages them, gives the
+    std_stars magnitude. Stars whose photometric
     observations are exactly those the fit used (count == star_mags.n_good) are compared; flat-SED
     stars directly, the others with the chromatic correction from their SED slope."""
-    db, result = small_tract
+    db, result = calibrated
     run_export(db, tmp_path, tables=["photo_calib", "std_stars"])
     obs = _sql(db, """
-        SELECT so.star_id, m.band, s.visit, s.detector, s.x, s.y, s.apFlux_12_0_instFlux, o.inst_mag_err,
-               m.sed_slope, m.n_good
+        SELECT so.star_id, m.band, s.visit, s.detector, s.x, s.y, s.apFlux_12_0_instFlux,
+               s.localBackground_instFlux, o.inst_flux, o.inst_mag_err, m.sed_slope, m.n_good
         FROM star_obs AS so
         JOIN sources AS s ON s.sourceId = so.sourceId AND s.visit = so.visit
         JOIN observations AS o ON o.sourceId = so.sourceId AND o.visit = so.visit
         JOIN star_mags AS m ON m.cycle = ? AND m.star_id = so.star_id AND m.band = s.band
         JOIN visit_atmosphere AS va ON va.visit = s.visit
         WHERE va.photometric AND m.n_good >= 2""", [result.final_cycle])
-    star, band, visit, det, x, y, flux, err, slope, n_good = (np.array(c) for c in zip(*obs))
+    star, band, visit, det, x, y, raw, background, inst_flux, err, slope, n_good = (np.array(c) for c in zip(*obs))
     slope = slope.astype(float)
+    # the calibration flux: the raw 12-pixel aperture flux minus the local background over the aperture
+    flux = raw.astype(float) - np.pi * 12.0**2 * background.astype(float)
+    np.testing.assert_allclose(flux, inst_flux.astype(float), rtol=1e-9)
     std = pq.read_table(tmp_path / "std_stars.parquet").to_pydict()
     source = tmp_path / "photo_calib.parquet"
     args = (visit, det, x.astype(float), y.astype(float), flux.astype(float))
@@ -170,8 +181,8 @@ def test_exported_photo_calib_applied_to_raw_fluxes_reproduces_std_star_mags(sma
         assert np.max(d) <= 1.0, (kind, np.percentile(d, [50, 90, 100]))
 
 
-def test_plots_are_written_from_the_tables(small_tract, tmp_path):
-    db, _ = small_tract
+def test_plots_are_written_from_the_tables(calibrated, tmp_path):
+    db, _ = calibrated
     files = run_plots(db, tmp_path)
     names = sorted(p.name for p in files)
     assert names == sorted(["exp_gray_histograms.png", "focal_plane_zeropoints.png", "focal_plane_gray.png",
@@ -224,14 +235,15 @@ def _edge_inputs(sim, out):
 
 
 @pytest.fixture(scope="module")
-def edge_db(small_sim, tmp_path_factory):
+def edge_db(small_tract, tmp_path_factory):  # noqa: F811
     """The edge-case tract ingested (not calibrated): (db path, edge visits, tmp dir)."""
     work = tmp_path_factory.mktemp("edge")
-    inputs, which = _edge_inputs(small_sim, work / "inputs")
+    inputs, which = _edge_inputs(small_tract.sim, work / "inputs")
     db = work / "edge.duckdb"
+    config = tract_config(work / "fgcm.toml", small_tract.info["wash_mjd"])
     run_ingest(db, sources=str(inputs / "sources"), visits=str(inputs / "visit_summary.parquet"),
-               camera=str(inputs / "camera.yaml"), refcat=str(inputs / "refcat.parquet"))
-    return db, which, work
+               camera=str(inputs / "camera.yaml"), refcat=str(inputs / "refcat.parquet"), config_path=config)
+    return db, which, work, config
 
 
 @pytest.fixture(scope="module")
@@ -240,9 +252,10 @@ def interrupted_then_calibrated(edge_db):
     import subprocess
     import sys
 
-    db, which, work = edge_db
+    db, which, work, config = edge_db
     proc = subprocess.Popen([sys.executable, "-m", "fgcm_db.cli", "--db", str(db), "calibrate-tract",
-                             "--max-cycles", "3"], stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+                             "--max-cycles", "3", "--config", config],
+                            stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
     seen = []
     for line in proc.stderr:
         seen.append(line)
@@ -256,12 +269,12 @@ def interrupted_then_calibrated(edge_db):
             **{t: con.con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0]
                for t in ("cycle_summary", "zeropoints", "photo_calib", "stars", "lut_meta")},
         }
-    result = run_calibrate_tract(db, max_cycles=3)
-    return db, which, after_kill, "".join(seen), result
+    result = run_calibrate_tract(db, max_cycles=3, config_path=config)
+    return db, which, after_kill, "".join(seen), result, config
 
 
 def test_killed_run_leaves_the_database_as_before_and_a_rerun_completes(interrupted_then_calibrated):
-    db, _, after_kill, log, result = interrupted_then_calibrated
+    db, _, after_kill, log, result, _ = interrupted_then_calibrated
     assert "cycle 0 (fit)" in log
     assert after_kill["runs"][-1] == ("calibrate-tract", "running")
     # everything the killed run wrote (look-up table, stars, cycle 0) was rolled back
@@ -272,7 +285,7 @@ def test_killed_run_leaves_the_database_as_before_and_a_rerun_completes(interrup
 
 
 def test_missing_band_is_simply_absent_from_the_products(interrupted_then_calibrated):
-    db, _, _, _, result = interrupted_then_calibrated
+    db, _, _, _, result, _ = interrupted_then_calibrated
     assert sorted(result.repeatability) == ["g", "i", "r"]
     cols = {r[0] for r in _sql(db, "SELECT column_name FROM duckdb_columns() WHERE table_name = 'std_stars'")}
     assert {"mag_g", "mag_r", "mag_i"} <= cols and "mag_z" not in cols
@@ -280,7 +293,7 @@ def test_missing_band_is_simply_absent_from_the_products(interrupted_then_calibr
 
 
 def test_single_visit_night_is_calibrated_and_flagged_without_atmosphere_fit(interrupted_then_calibrated):
-    db, which, _, _, _ = interrupted_then_calibrated
+    db, which, _, _, _, _ = interrupted_then_calibrated
     flags = _sql(db, "SELECT flag FROM photo_calib WHERE visit = ?", [which["single"]])
     assert len(flags) > 10 and all(f & P.FLAG_NO_ATMOSPHERE_FIT for (f,) in flags)
     visit_flag = _sql(db, "SELECT flag FROM visit_atmosphere WHERE visit = ?", [which["single"]])[0][0]
@@ -288,7 +301,7 @@ def test_single_visit_night_is_calibrated_and_flagged_without_atmosphere_fit(int
 
 
 def test_visit_without_good_stars_has_no_calibration_and_says_why(interrupted_then_calibrated):
-    db, which, _, _, _ = interrupted_then_calibrated
+    db, which, _, _, _, _ = interrupted_then_calibrated
     assert _sql(db, "SELECT count(*) FROM photo_calib WHERE visit = ?", [which["no_stars"]]) == [(0,)]
     flag, n = _sql(db, "SELECT flag, n_detectors_calibrated FROM visit_atmosphere WHERE visit = ?",
                    [which["no_stars"]])[0]
@@ -296,7 +309,7 @@ def test_visit_without_good_stars_has_no_calibration_and_says_why(interrupted_th
 
 
 def test_visit_under_thick_cloud_is_non_photometric_with_a_gray_near_the_cloud(interrupted_then_calibrated):
-    db, which, _, _, _ = interrupted_then_calibrated
+    db, which, _, _, _, _ = interrupted_then_calibrated
     flag, gray, phot = _sql(db, "SELECT flag, gray_mag, photometric FROM visit_atmosphere WHERE visit = ?",
                             [which["thick"]])[0]
     assert not phot and flag & P.FLAG_NONPHOTOMETRIC and flag & P.FLAG_THICK_CLOUD
@@ -306,11 +319,11 @@ def test_visit_under_thick_cloud_is_non_photometric_with_a_gray_near_the_cloud(i
 
 
 def test_rerun_replaces_products_and_fit_rows_and_tract_runs_keep_them(interrupted_then_calibrated, tmp_path):
-    db, _, _, _, first = interrupted_then_calibrated
-    second = run_calibrate_tract(db, max_cycles=1)
-    config = tmp_path / "tract.toml"
-    config.write_text("[tract.regions.7]\nra = 150.0\ndec = 2.2\nradius_deg = 0.45\n")
-    local = run_calibrate_tract(db, tract=7, max_cycles=1, config_path=config)
+    db, _, _, _, first, config = interrupted_then_calibrated
+    second = run_calibrate_tract(db, max_cycles=1, config_path=config)
+    with_region = tmp_path / "tract.toml"
+    with_region.write_text(open(config).read() + "[tract.regions.7]\nra = 150.0\ndec = 2.2\nradius_deg = 0.45\n")
+    local = run_calibrate_tract(db, tract=7, max_cycles=1, config_path=with_region)
     for table in P.PRODUCT_TABLES:
         runs = _sql(db, f"SELECT DISTINCT run_id FROM {table} ORDER BY run_id")
         assert runs == [(second.run_id,), (local.run_id,)], table
@@ -324,13 +337,13 @@ def test_rerun_replaces_products_and_fit_rows_and_tract_runs_keep_them(interrupt
     assert n_all > len(ra)
 
 
-def test_every_products_example_query_runs_and_returns_rows(small_tract):
+def test_every_products_example_query_runs_and_returns_rows(calibrated):
     import io
     from pathlib import Path
 
     from fgcm_db.query import run_sql
 
-    db, _ = small_tract
+    db, _ = calibrated
     text = (Path(__file__).resolve().parent.parent / "examples" / "products.sql").read_text()
     statements, current = [], []
     for line in text.splitlines():
@@ -342,3 +355,13 @@ def test_every_products_example_query_runs_and_returns_rows(small_tract):
     for statement in statements:
         rows = run_sql(db, statement, fmt="table", stream=io.StringIO(), max_rows=0)
         assert rows > 0, statement
+
+
+def test_demo_runs_the_whole_flow_and_compares_with_the_truth(tmp_path, capsys):
+    from fgcm_db.demo import run_demo
+
+    cmp = run_demo(tmp_path / "demo", preset="tiny", seed=2)
+    assert cmp.bands == ("g", "r")
+    assert all(cmp.n_all[b] > 50 and math.isfinite(cmp.rms_all[b]) for b in cmp.bands)
+    assert len(list((tmp_path / "demo" / "plots").glob("*.png"))) == 7
+    assert "zero-point RMS vs truth" in capsys.readouterr().err

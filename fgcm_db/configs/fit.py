@@ -115,6 +115,8 @@ class FitConfig:
     #: fit an I10 offset per (physical filter, detector): the CCD chromaticity of FGCM_ALGORITHM.md 1.8,
     #: which absorbs per-detector passband shifts that the look-up table does not know.
     fit_ccd_chromaticity: bool = True
+    #: width of the Gaussian prior (centred on 0) on each CCD-chromaticity I10 offset, nm; 0 = none.
+    ccd_chromaticity_prior_nm: float = 1.0
     #: SED slope rules: band -> boundary terms, e.g. {"r": ["g-r", "r-i"]}; [] default = the adjacent
     #: boundaries (edge bands: the two nearest).
     sed_terms: dict[str, list[str]] = dataclasses.field(default_factory=dict)

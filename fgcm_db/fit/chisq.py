@@ -100,13 +100,18 @@ class Chisq:
     layout, std : fit-vector layout and standard atmosphere.
     free : bool per vector entry, the parameters the optimiser varies (fixes the DOF).
     chromatic : apply the chromatic correction.
+    chromaticity_prior : width (nm) of a Gaussian prior centred on 0 for each CCD-chromaticity offset,
+        added to the chi-square as sum (offset / width)^2; 0 = none. In bands where the stars' SED
+        slopes span little (r), the data barely constrain the offsets and the prior keeps them from
+        trading noise against the superstar.
     """
 
     def __init__(self, data: FitData, passbands: Passbands, layout: ParamLayout, std: StandardAtmosphere,
-                 free: np.ndarray, chromatic: bool = True):
+                 free: np.ndarray, chromatic: bool = True, chromaticity_prior: float = 0.0):
         self.data, self.passbands, self.layout, self.std = data, passbands, layout, std
         self.free = np.asarray(free, dtype=bool)
         self.chromatic = chromatic
+        self.prior = chromaticity_prior if (layout.n_detectors and chromatic) else 0.0
         self.dof = max(data.n_obs - int(self.free.sum()), 1)
         self.atm_free = bool(self.free[: 6 * layout.n_nights].any())
         self.n_evaluations = 0
@@ -182,6 +187,11 @@ class Chisq:
             g_delta = np.bincount(d.chrom_key, wr2 * MC * c, minlength=lay.n_filters * lay.n_detectors)
             grad[lay.chrom] = pinned_gradient(g_delta.reshape(lay.n_filters, lay.n_detectors),
                                               self.chrom_weight).reshape(-1)
+        if self.prior > 0:
+            w = self.chrom_weight
+            delta = pinned(p[lay.chrom].reshape(lay.n_filters, lay.n_detectors), w)
+            chi2 += float(np.sum((delta / self.prior) ** 2))
+            grad[lay.chrom] += pinned_gradient(2.0 * delta / self.prior ** 2, w).reshape(-1)
         if d.flat_key is not None:
             nf = lay.flat.stop - lay.flat.start
             g_flat = np.bincount(d.flat_key, wr2, minlength=nf).reshape(-1, lay.n_detectors)
@@ -248,6 +258,8 @@ class Chisq:
         h[lay.aper2] = self._grouped_curvature(d.aper_x * d.aper_x, d.band, lay.n_bands)
         if lay.n_detectors and self.chromatic:
             h[lay.chrom] = self._grouped_curvature(MC * c, d.chrom_key, lay.n_filters * lay.n_detectors)
+            if self.prior > 0:
+                h[lay.chrom] += 1.0 / self.prior ** 2
         if d.flat_key is not None:
             h[lay.flat] = self._grouped_curvature(ones, d.flat_key, lay.flat.stop - lay.flat.start)
         return 2.0 * np.maximum(h, 0.0) / self.dof

@@ -26,11 +26,11 @@ from .chisq import Chisq, FitData, minimize, step_units
 from .gray import (CcdGray, ExpGray, auto_cuts, auto_var_cut, calibratable_nights, ccd_gray, exp_gray,
                    night_gray_offset, select_exposures)
 from .inputs import CycleInputs, FitState
-from .model import MC, chromatic_correction
-from .params import ATM_CLASSES, ParamLayout, pinned, visit_atmosphere
+from .model import chromatic_correction
+from .params import ParamLayout, pinned, visit_atmosphere
 from .sed import default_rules, derive_coefficients, fill_median, sed_slopes
 from .sigma import repeatability_and_sigma_fgcm, sigma_cal
-from .stats import group_median, mad_outliers, weighted_mean
+from .stats import group_median, mad_outliers
 from .superstar import superstar_update
 from .zeropoints import ZeroPoints, compose, zeropoint_flags
 
@@ -138,12 +138,13 @@ class _Cycle:
     def _observation_arrays(self) -> None:
         inp, cfg = self.inp, self.cfg
         self.obs_band = inp.visit_band[inp.obs_visit]
-        self.group = inp.obs_star.astype(np.int64) * self.nb + self.obs_band
+        self.group = (inp.obs_star.astype(np.int64) * self.nb + self.obs_band).astype(np.int32)
         self.n_groups = self.ns * self.nb
         self.err2 = inp.obs_err.astype(np.float64) ** 2 + cfg.sigma0_phot ** 2
         self.weight = 1.0 / self.err2
         key = inp.obs_visit.astype(np.int64) * self.nd + inp.obs_detector
-        ukey, self.obs_pair = np.unique(key, return_inverse=True)
+        ukey, obs_pair = np.unique(key, return_inverse=True)
+        self.obs_pair = obs_pair.astype(np.int32)
         self.pair_visit, self.pair_detector = ukey // self.nd, ukey % self.nd
         secz = np.clip(inp.obs_secz, *inp.secz_range)
         npair = len(ukey)
@@ -152,7 +153,7 @@ class _Cycle:
         self.ss_key = ((self.visit_epoch[inp.obs_visit] * self.nf + inp.visit_filter[inp.obs_visit]) * self.nd
                        + inp.obs_detector)
         self.obs_reserved = inp.star_reserved[inp.obs_star]
-        self.chrom_key = inp.visit_filter[inp.obs_visit] * self.nd + inp.obs_detector
+        self.chrom_key = (inp.visit_filter[inp.obs_visit] * self.nd + inp.obs_detector).astype(np.int32)
         self.chrom_counts = np.bincount(self.chrom_key, minlength=self.nf * self.nd)
         self.flat_counts = np.bincount(self.ss_key, minlength=self.n_epoch * self.nf * self.nd)
         # the visit's median delta-aperture predicts each detector's aperture loss far better than the
@@ -176,6 +177,8 @@ class _Cycle:
             self.cuts = prev.cuts.copy()
         self.superstar = self._pinned_flat(self.p_prev)
         self.superstar_at_start = self.superstar.copy()
+        self.superstar_err = np.full(self.superstar.size, np.nan)
+        self.superstar_n = np.zeros(self.superstar.size, dtype=np.int64)
         self.visit_aper_x = np.nan_to_num(self.visit_delta_aper - self.aper_pivot[inp.visit_band])
         self.std_p = std_p
 
@@ -207,6 +210,7 @@ class _Cycle:
         idx = slice(None) if sel is None else sel
         group = self.group[idx]
         ug, g = np.unique(group, return_inverse=True)
+        g = g.astype(np.int32)
         return FitData(
             pair=self.obs_pair[idx], dsecz=self.dsecz[idx], weight=self.weight[idx], group=g,
             m_const=self._m_const()[idx], sed_slope=sed_obs[idx], i10_std=inp.i10_std[self.obs_band[idx]],
@@ -220,10 +224,15 @@ class _Cycle:
             visit_filter=inp.visit_filter, n_groups=len(ug), n_bands=self.nb,
         )
 
-    def _model(self, sed_obs: np.ndarray, sel: np.ndarray | None = None) -> Chisq:
-        free = np.zeros(self.layout.size, dtype=bool)
-        return Chisq(self._data(sel, sed_obs), self.inp.passbands, self.layout, self.inp.std, free,
-                     chromatic=self.cfg.chromatic_correction)
+    def _model(self, sed_obs: np.ndarray) -> Chisq:
+        """The forward model over every observation (cached for the current SED slopes)."""
+        cached = getattr(self, "_model_cache", None)
+        if cached is None or cached[0] is not sed_obs:
+            free = np.zeros(self.layout.size, dtype=bool)
+            model = Chisq(self._data(None, sed_obs), self.inp.passbands, self.layout, self.inp.std, free,
+                          chromatic=self.cfg.chromatic_correction)
+            self._model_cache = (sed_obs, model)
+        return self._model_cache[1]
 
     def _magnitudes(self, p: np.ndarray, sed_obs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(m_std, delta_std) of every observation."""
@@ -400,16 +409,18 @@ class _Cycle:
             free[lay.chrom] = cfg.fit_ccd_chromaticity and cfg.chromatic_correction
             free[lay.flat] = True
         self.units = np.ones(lay.size)
+        self._model_cache = None  # free the all-observation model while the fit set is in memory
+        data = self._data(sel, self.sed_obs) if sel.any() else None
         if free.any():
-            probe = Chisq(self._data(sel, self.sed_obs), inp.passbands, lay, inp.std, free,
-                          chromatic=cfg.chromatic_correction)
+            probe = Chisq(data, inp.passbands, lay, inp.std, free, chromatic=cfg.chromatic_correction,
+                          chromaticity_prior=cfg.ccd_chromaticity_prior_nm)
             units, touched = step_units(probe, p0, self.classes)
             free &= touched
             self.units = units
         self.free = free
         if sel.any():
-            chisq = Chisq(self._data(sel, self.sed_obs), inp.passbands, lay, inp.std, free,
-                          chromatic=cfg.chromatic_correction)
+            chisq = Chisq(data, inp.passbands, lay, inp.std, free, chromatic=cfg.chromatic_correction,
+                          chromaticity_prior=cfg.ccd_chromaticity_prior_nm)
             n_free = int(free.sum())
             say(f"cycle {self.cycle}: fitting {n_free} parameters to {int(sel.sum())} observations "
                 f"of {len(np.unique(inp.obs_star[sel]))} stars")
@@ -602,18 +613,17 @@ class _Cycle:
         u = self.p_fit[lay.chrom].reshape(self.nf, nd)
         self.ccd_chrom = pinned(u, self.chrom_counts.reshape(self.nf, nd))
         i10 = i10 + self.ccd_chrom[inp.visit_filter[vv], dd]
-        self.visit_qe = self.p_fit[lay.qe][self.visit_wash] + self.p_fit[lay.qe_slope][self.visit_wash] * self.visit_qe_dt
+        self.visit_qe = (self.p_fit[lay.qe][self.visit_wash]
+                         + self.p_fit[lay.qe_slope][self.visit_wash] * self.visit_qe_dt)
         filt = self.p_fit[lay.filt][inp.visit_filter]
         ss = self.superstar[self.visit_epoch[vv], inp.visit_filter[vv], dd]
         vb = inp.visit_band
         self.visit_aper = self._aper_correction(self.p_fit, self.visit_aper_x, vb)
         static = (ss + (self.visit_qe + filt + self.visit_aper + 2.5 * np.log10(inp.visit_exptime))[vv]
                   + inp.zp_ab).reshape(nv, nd)
-        full = lambda x, fill=np.nan: _scatter_pairs(x, self.pair_visit, self.pair_detector, nv, nd, fill)  # noqa: E731
+        full = self._per_detector
         exp = self.exp
-        recover_ok = ((exp.err <= cfg.exp_gray_err_recover_cut)
-                      & (exp.rms <= np.sqrt([cfg.cut("exp_var_gray_photometric_cut", inp.bands[b])
-                                             for b in inp.visit_band]))
+        recover_ok = ((exp.err <= cfg.exp_gray_err_recover_cut) & (exp.rms <= np.sqrt(self.cuts_used[vb, 2]))
                       & (exp.gray >= cfg.exp_gray_recover_cut))
         good_til = np.where(self.ccd.good, self.ccd.tilings * self.ccd.n_stars, 0.0)
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -621,10 +631,16 @@ class _Cycle:
                        / np.bincount(self.pair_visit, np.where(self.ccd.good, self.ccd.n_stars, 0), minlength=nv))
         self.zp = compose(
             zeropoint_flags(self.post_flag, inp.fit_band[vb]), i0.reshape(nv, nd), i10.reshape(nv, nd), static,
-            full(self.ccd.gray), full(self.ccd.err), full(self.ccd.good, False).astype(bool), full(self.ccd.tilings),
+            full(self.ccd.gray), full(self.ccd.err), full(self.ccd.good, False), full(self.ccd.tilings),
             full(self.ccd.delta_chrom), exp.gray, exp.err, exp.rms, exp.n_good_ccds, exp_til, recover_ok,
             self.sigma_fgcm[vb], self.sigma_cal[vb], cfg.min_ccd_per_exp,
             cfg.photometric_zeropoint_gray == "exposure")
+
+    def _per_detector(self, values: np.ndarray, fill=np.nan) -> np.ndarray:
+        """(n_visits, n_detectors) array from per-pair values, ``fill`` where a detector had no stars."""
+        out = np.full((self.nv, self.nd), fill, dtype=np.asarray(values).dtype)
+        out[self.pair_visit, self.pair_detector] = values
+        return out
 
     # -- outputs -----------------------------------------------------------------------------
     def _outputs(self) -> CycleOutputs:
@@ -641,24 +657,23 @@ class _Cycle:
         n_fit_stars = np.array([len(np.unique(inp.obs_star[fit_star_obs & (self.obs_band == b)]))
                                 for b in range(self.nb)])
         state = FitState(
-            p=self.p_fit.copy(), night_ids=self.night_ids,
-            superstar=self.superstar.copy(), aper_pivot=self.aper_pivot.copy(), exp_gray=self.exp.gray.copy(), exp_gray_rms=self.exp.rms.copy(),
+            p=self.p_fit.copy(), night_ids=self.night_ids, superstar=self.superstar.copy(),
+            aper_pivot=self.aper_pivot.copy(), exp_gray=self.exp.gray.copy(), exp_gray_rms=self.exp.rms.copy(),
             exp_n_good_stars=self.exp.n_good_stars.copy(), star_flag=self.star_flag.copy(),
             mean_mags=self.mag_std_raw.copy(), cuts=self.next_cuts.copy(), repeatability=self.repeatability.copy(),
             atm_frozen=self.atm_frozen,
         )
-        _ = ATM_CLASSES
         return CycleOutputs(
             cycle=self.cycle, final=self.final, state=state, layout=lay, classes=self.classes, lower=self.lower,
             upper=self.upper, free=self.free, units=self.units, night_pivot=self.night_pivot,
             night_fitted=self.night_ok & (self.cycle > 0 or not self.cfg.freeze_std_atmosphere_cycle0),
             night_n_visits=np.bincount(self.visit_night, minlength=lay.n_nights), night_n_phot=n_phot_night,
-            wash_start=self.wash_start, visit_night=self.visit_night, visit_epoch=self.visit_epoch, visit_flag=self.post_flag,
-            visit_pwv=np.exp(atm.ln_pwv), visit_o3=atm.o3, visit_tau=np.exp(atm.ln_tau), visit_alpha=atm.alpha,
-            visit_qe=self.visit_qe, visit_aper=self.visit_aper, ccd_chrom=self.ccd_chrom, exp=self.exp, pair_visit=self.pair_visit,
-            pair_detector=self.pair_detector, ccd=self.ccd, superstar_applied=self.superstar_at_start,
-            superstar_err=getattr(self, "superstar_err", np.full(self.superstar.size, np.nan)).reshape(self.superstar.shape),
-            superstar_n=getattr(self, "superstar_n", np.zeros(self.superstar.size, np.int64)).reshape(self.superstar.shape),
+            wash_start=self.wash_start, visit_night=self.visit_night, visit_epoch=self.visit_epoch,
+            visit_flag=self.post_flag, visit_pwv=np.exp(atm.ln_pwv), visit_o3=atm.o3, visit_tau=np.exp(atm.ln_tau),
+            visit_alpha=atm.alpha, visit_qe=self.visit_qe, visit_aper=self.visit_aper, ccd_chrom=self.ccd_chrom,
+            exp=self.exp, pair_visit=self.pair_visit, pair_detector=self.pair_detector, ccd=self.ccd,
+            superstar_applied=self.superstar_at_start, superstar_err=self.superstar_err.reshape(self.superstar.shape),
+            superstar_n=self.superstar_n.reshape(self.superstar.shape),
             mag_std=self.mag_std, mag_std_err=self.mag_std_err, mag_std_raw=self.mag_std_raw, n_good=self.n_good,
             n_total=self.n_total, sed=self.sed, zeropoints=self.zp, chi2_per_dof=self.chi2,
             n_evaluations=self.n_eval, status=self.status, sigma_fgcm=self.sigma_fgcm, sigma_cal=self.sigma_cal,
@@ -667,22 +682,13 @@ class _Cycle:
         )
 
 
-def _scatter_pairs(values: np.ndarray, pair_visit: np.ndarray, pair_detector: np.ndarray, nv: int, nd: int,
-                   fill=np.nan) -> np.ndarray:
-    """(n_visits, n_detectors) array from per-pair values."""
-    out = np.full((nv, nd), fill, dtype=np.asarray(values).dtype if fill is not np.nan else np.float64)
-    out[pair_visit, pair_detector] = values
-    return out
-
-
 def summary_line(out: CycleOutputs, inp: CycleInputs) -> str:
     """One line per cycle: per band photometric visits, repeatability (mmag), sigma_FGCM (mmag)."""
     parts = []
     for b, band in enumerate(inp.bands):
         n_phot = int(((out.visit_flag == 0) & (inp.visit_band == b)).sum())
         rep = out.state.repeatability[b] * 1000
-        parts.append(f"{band}: {n_phot} phot. visits, rep {rep:.2f} mmag, sigma_FGCM {out.sigma_fgcm[b] * 1000:.2f} mmag")
+        parts.append(f"{band}: {n_phot} photometric visits, repeatability {rep:.2f} mmag, "
+                     f"sigma_FGCM {out.sigma_fgcm[b] * 1000:.2f} mmag")
     return f"cycle {out.cycle} ({out.status}, chi2/dof {out.chi2_per_dof:.3f}): " + "; ".join(parts)
 
-
-__all__ = ["CycleOutputs", "run_cycle", "summary_line", "MC", "weighted_mean"]

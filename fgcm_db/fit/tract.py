@@ -241,8 +241,8 @@ def calibrate(db: Database, config: Config, run_id: int, tract: int | None, max_
         if converged:
             break
     if not converged:
-        log.warning("calibrate-tract: not converged after %d fit cycles (tolerance %.4f mag); products come "
-                    "from the last cycle", max_cycles, tolerance)
+        log.warning("calibrate-tract: not converged after %d fit cycles (tolerance %.4f mag); the final cycle "
+                    "starts from the last fit", max_cycles, tolerance)
     n_fit = result.cycle + 1
     final = fit_cycle(db, config, run_id, n_fit, previous=result, final=True, inputs=inputs)
     for band, rep in final.repeatability.items():
