@@ -187,7 +187,8 @@ def build_parser() -> argparse.ArgumentParser:
     _config_option(p)
 
     p = add("calibrate-tract", cmd_calibrate_tract, "the whole tract calibration: LUT, stars, fit cycles, products")
-    p.add_argument("--tract", type=int, default=None, help="tract id defined in the config (default: everything)")
+    p.add_argument("--tract", type=int, default=None,
+                   help="calibrate the sky region [tract.regions.N] of the config (default: everything ingested)")
     p.add_argument("--max-cycles", type=int, default=None,
                    help="fit cycles at most before the final no-fit cycle (default: [tract] max_cycles, 5)")
     p.add_argument("--tolerance", type=float, default=None,

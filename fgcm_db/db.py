@@ -197,7 +197,13 @@ class Database:
         return self.con.execute(text, bind_parameters(text, params))
 
     def fetch_arrow(self, name: str, params: Mapping[str, Any] | None = None):
-        """Run ``sql/<name>.sql`` and return its result as a pyarrow Table (no intermediate copy)."""
+        """Run ``sql/<name>.sql`` and return its result as a pyarrow Table (no intermediate copy).
+
+        Goes through a relation (``con.sql``), which hands Arrow the result without the copy a DB-API
+        cursor makes. DuckDB >= 2 refuses a relation while an ``execute`` result is half-fetched, so
+        any such result is run to its end first.
+        """
+        self.settle()
         text = sql_text(name)
         return self.con.sql(text, params=bind_parameters(text, params)).to_arrow_table()
 
@@ -206,6 +212,11 @@ class Database:
         import polars as pl
 
         return pl.from_arrow(self.fetch_arrow(name, params))
+
+    def settle(self) -> None:
+        """Run a half-fetched ``execute`` result to its end (DuckDB >= 2 refuses relations and
+        ``register`` while one is pending)."""
+        self.con.complete()
 
     def table_exists(self, table: str) -> bool:
         return bool(

@@ -46,6 +46,8 @@ CONTRACT_TABLES: dict[str, str] = {
     "visit_atmosphere": "calibrate-tract",
     "transmission": "calibrate-tract",
     "cycle_summary": "calibrate-tract",
+    "absolute_calibration": "calibrate-tract",
+    "tract_summary": "calibrate-tract",
     "exposure_calibration": "calibrate-exposure",
 }
 

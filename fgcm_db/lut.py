@@ -19,7 +19,7 @@ from .atmosphere import Atmosphere, BuiltinAtmosphere, standard_atmosphere_param
 from .camera import Camera
 from .configs.lut import LutConfig
 from .errors import FgcmDbError
-from .lut_store import fetch_table, load_lut, store_lut
+from .lut_store import load_lut, store_lut
 from .lut_table import N_BLOCKS, LookUpTable, LutValues
 from .sites import Site, get_site
 from .throughput import Throughput
@@ -250,7 +250,7 @@ def _site_name(db, config: LutConfig) -> str:
 def _camera_from_db(db) -> Camera | None:
     if db.execute("lut_count_detectors").fetchall()[0][0] == 0:
         return None
-    t = fetch_table(db, "lut_detectors").to_pydict()
+    t = db.fetch_arrow("lut_detectors").to_pydict()
     n = len(t["detector"])
     return Camera(
         detector=np.asarray(t["detector"]), x_size=np.asarray(t["x_size"]), y_size=np.asarray(t["y_size"]),

@@ -11,23 +11,10 @@ import numpy as np
 import pyarrow as pa
 
 from .atmosphere import LAMBDA_NORM_NM
-from .db import sql_text
 from .errors import FgcmDbError
 from .lut_table import LookUpTable
 
 _TABLES = ("meta", "axes", "std", "values", "std_atmosphere", "std_passband")
-
-
-def fetch_table(db, name: str) -> pa.Table:
-    """Result of the parameter-free statement ``sql/<name>.sql`` as a pyarrow Table.
-
-    Goes through a relation (``con.sql``), which hands Arrow the result without the extra copy a
-    DB-API cursor makes (this matters for the ~40 MB of moment tables). DuckDB >= 2.0 refuses a
-    relation while an ``execute`` result is half-fetched (e.g. after ``fetchone``): finish it first.
-    """
-    if hasattr(db.con, "complete"):
-        db.con.complete()
-    return db.con.sql(sql_text(name)).to_arrow_table()
 
 
 def store_lut(db, lut: LookUpTable, run_id: int = 0) -> None:
@@ -90,16 +77,16 @@ def load_lut(db) -> LookUpTable:
     """The stored LUT (FgcmDbError when make-lut has not run)."""
     if not db.table_exists("lut_meta") or db.execute("lut_count_meta").fetchall()[0][0] == 0:
         raise FgcmDbError(f"database {db.path} has no look-up table: run `fgcm-db make-lut` first")
-    meta = fetch_table(db, "lut_load_meta").to_pylist()[0]
-    axes_t = fetch_table(db, "lut_load_axes").to_pydict()
+    meta = db.fetch_arrow("lut_load_meta").to_pylist()[0]
+    axes_t = db.fetch_arrow("lut_load_axes").to_pydict()
     axes = {}
     for a, v in zip(axes_t["axis"], axes_t["value"]):
         axes.setdefault(a, []).append(v)
     axes = {k: np.asarray(v) for k, v in axes.items()}
-    std = fetch_table(db, "lut_load_std").to_pydict()
-    vals = fetch_table(db, "lut_load_values")
-    atm = fetch_table(db, "lut_load_std_atmosphere").to_pydict()
-    passb = fetch_table(db, "lut_load_std_passband").to_pydict()
+    std = db.fetch_arrow("lut_load_std").to_pydict()
+    vals = db.fetch_arrow("lut_load_values")
+    atm = db.fetch_arrow("lut_load_std_atmosphere").to_pydict()
+    passb = db.fetch_arrow("lut_load_std_passband").to_pydict()
     detectors = np.asarray(meta["detectors"], dtype=np.int64)
     nf, nd1 = len(std["physical_filter"]), len(detectors) + 1
     shape = (nf, nd1, len(axes["lnpwv"]), len(axes["secz"]), int(meta["node_values"]))

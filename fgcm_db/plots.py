@@ -25,7 +25,6 @@ import numpy as np
 
 from .db import Database
 from .errors import FgcmDbError
-from .products import fetch_table
 from .progress import say, status
 from .stars import ordered_bands
 
@@ -45,7 +44,7 @@ def _colour(band: str) -> str:
 
 
 def _columns(db: Database, name: str, params: dict) -> dict[str, np.ndarray]:
-    t = fetch_table(db, name, params)
+    t = db.fetch_arrow(name, params)
     return {c: t.column(c).to_numpy(zero_copy_only=False) for c in t.column_names}
 
 

@@ -38,7 +38,7 @@ import pyarrow.parquet as pq
 from sqlglot import exp
 
 from .configs.tract import TractConfig
-from .db import Database, bind_parameters, sql_text
+from .db import Database
 from .errors import FgcmDbError
 from .fit import flags as fit_flags
 from .photometry import NJY_AB_ZP
@@ -81,21 +81,6 @@ TRANSMISSION_STEP_NM = 1.0
 
 #: star flags that keep a star out of std_stars (FGCM_ALGORITHM.md 8.3)
 _STAR_BAD_BITS = fit_flags.STAR_TOO_FEW_OBS | fit_flags.STAR_BAD_COLOR
-
-
-def settle(db: Database) -> None:
-    """Release a half-fetched result of an earlier ``execute`` (DuckDB >= 2 refuses relation queries and
-    ``register`` while one is pending)."""
-    if hasattr(db.con, "complete"):
-        db.con.complete()
-
-
-def fetch_table(db: Database, name: str, params: dict | None = None) -> pa.Table:
-    """Result of ``sql/<name>.sql`` as an Arrow table (through a relation: no extra copy)."""
-    settle(db)
-    text = sql_text(name)
-    rel = db.con.sql(text, params=bind_parameters(text, params))
-    return rel.to_arrow_table() if hasattr(rel, "to_arrow_table") else rel.arrow()
 
 
 def flag_names(flag: int) -> list[str]:
@@ -162,7 +147,7 @@ def absolute_offsets(db: Database, cfg: TractConfig, run_id: int, cycle: int, ba
     """Per band: the reference-catalog offset when enough stars have reference magnitudes, else 0."""
     pairs: dict[str, np.ndarray] = {}
     if cfg.reference_calibration and db.table_exists("star_ref"):
-        t = fetch_table(db, "products_reference_pairs", {
+        t = db.fetch_arrow("products_reference_pairs", {
             "run_id": run_id, "cycle": cycle, "max_err": cfg.reference_max_mag_err, "star_bad_bits": _STAR_BAD_BITS,
         })
         band = np.asarray(t.column("band").to_pylist(), dtype=object)
@@ -347,7 +332,7 @@ def write_products(db: Database, config, run_id: int, cycle: int, tract: int | N
     bands = ordered_bands(r[0] for r in db.execute("products_bands", {"run_id": run_id, "cycle": cycle}).fetchall())
     offsets = absolute_offsets(db, cfg, run_id, cycle, bands)
     flags = _flag_params(cfg)
-    settle(db)
+    db.settle()
     db.con.register("products_offsets", _offsets_frame(offsets))
     try:
         db.execute("products_absolute_calibration", key)
@@ -364,7 +349,7 @@ def write_products(db: Database, config, run_id: int, cycle: int, tract: int | N
 
 
 def _write_transmission(db: Database, cfg: TractConfig, run_id: int, tract: int | None) -> int:
-    t = fetch_table(db, "products_visit_parameters", {"run_id": run_id})
+    t = db.fetch_arrow("products_visit_parameters", {"run_id": run_id})
     params = {c: t.column(c).to_numpy(zero_copy_only=False) for c in t.column_names}
     ok = np.isfinite(params["airmass"].astype(np.float64))
     if not ok.all():
@@ -377,7 +362,7 @@ def _write_transmission(db: Database, cfg: TractConfig, run_id: int, tract: int 
         "wavelength": np.tile(lam, len(params["visit"])),
         "transmission": curves.ravel(),
     })
-    settle(db)
+    db.settle()
     db.con.register("products_transmission_frame", frame)
     try:
         db.execute("products_transmission", {"run_id": run_id, "tract": tract})
@@ -489,7 +474,7 @@ def load_photo_calib(source, tract: int | None | str = "any") -> PhotoCalib:
     if isinstance(source, pa.Table):
         return PhotoCalib.from_arrow(source, tract)
     if isinstance(source, Database):
-        return PhotoCalib.from_arrow(fetch_table(source, "products_load_photo_calib"), tract)
+        return PhotoCalib.from_arrow(source.fetch_arrow("products_load_photo_calib"), tract)
     path = Path(source)
     if not path.exists():
         raise FgcmDbError(f"no photo_calib at {path}: give an exported photo_calib.parquet or a database file")
@@ -498,7 +483,7 @@ def load_photo_calib(source, tract: int | None | str = "any") -> PhotoCalib:
     with Database(path, read_only=True) as db:
         if not db.table_exists("photo_calib"):
             raise FgcmDbError(f"{path} has no photo_calib table: run `fgcm-db calibrate-tract` first")
-        return PhotoCalib.from_arrow(fetch_table(db, "products_load_photo_calib"), tract)
+        return PhotoCalib.from_arrow(db.fetch_arrow("products_load_photo_calib"), tract)
 
 
 def calibrate_flux(visit, detector, x, y, inst_flux, source="photo_calib.parquet", sed_slope=None,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from astropy import units as u
-from astropy.coordinates import EarthLocation, SkyCoord
+from astropy.coordinates import SkyCoord
 from astropy.time import Time
 
 from fgcm_db import astro

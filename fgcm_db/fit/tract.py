@@ -39,7 +39,7 @@ from ..progress import say, status
 from .cycle import CycleResult, fit_cycle
 from .data import fetch, load_inputs
 from .inputs import CycleInputs
-from ..products import atmosphere_model, settle, write_products
+from ..products import atmosphere_model, write_products
 from .tables import TABLES as FIT_TABLES
 
 log = logging.getLogger(__name__)
@@ -268,7 +268,7 @@ def _write_summary(db: Database, run_id: int, tract: int | None, inputs: CycleIn
         "repeatability_mmag": pa.array(rep, mask=~np.isfinite(rep)),
         "n_visits": pa.array(n_visits, pa.int32()),
     })
-    settle(db)
+    db.settle()
     db.con.register("tract_summary_frame", frame)
     try:
         db.execute("tract_summary_insert", {

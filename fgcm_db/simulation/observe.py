@@ -104,7 +104,7 @@ def true_counts(scene: Scene, v: int, obj: np.ndarray, det_index: np.ndarray, fp
     obj : object indices; det_index : detector indices (camera order); fp_x, fp_y : focal plane, mm;
     px, py : pixel position on the detector.
     """
-    s, o, cam, ins = scene.survey, scene.objects, scene.camera, scene.instrument
+    s, o, cam = scene.survey, scene.objects, scene.camera
     f = scene.physical_filter[v]
     w = scene.weather
     ra, dec = o.ra[obj], o.dec[obj]
@@ -148,7 +148,7 @@ def observe_visit(scene: Scene, v: int, rng: np.random.Generator) -> tuple[dict,
         sourceId, object_id, visit, detector, airmass, true_counts (total), true_ap12 (noise-free
         12-pixel aperture counts).
     """
-    s, o, cam, ins = scene.survey, scene.objects, scene.camera, scene.instrument
+    s, o, cam = scene.survey, scene.objects, scene.camera
     f = scene.physical_filter[v]
     gain = scene.site.gain
     # objects on the focal plane
