@@ -483,6 +483,13 @@ class _Cycle:
         flag[~inp.filter_in_lut[inp.visit_filter]] |= F.EXP_BAND_NOT_IN_LUT
         self.post_flag, self.night_ok_post = calibratable_nights(
             flag, self.visit_night, inp.fit_band[inp.visit_band], self.layout.n_nights, cfg.min_exp_per_night)
+        # the gray terms of the zero-points first (they do not depend on the sigmas), so that the
+        # crunched star magnitudes use exactly the zero-points' gray
+        self.sigma_fgcm, self.sigma_cal = np.zeros(self.nb), np.zeros(self.nb)
+        self._zeropoints()
+        self.obs_zp_gray = self.zp.gray[inp.obs_visit, inp.obs_detector]
+        self.obs_zp_gray_var = self.zp.gray_var[inp.obs_visit, inp.obs_detector]
+        self.obs_zp_tilings = self.zp.tilings[inp.obs_visit, inp.obs_detector]
         self._sigmas(eg, egvar, sel)
         self._next_cuts()
         self._star_mags(m, sel)
@@ -527,7 +534,7 @@ class _Cycle:
         self.sigma_fgcm = np.full(self.nb, np.nan)
         self.repeatability = np.full(self.nb, np.nan)
         self.crunched_rep = np.full(self.nb, np.nan)
-        gray_obs = np.where(self.ccd.good, self.ccd.gray, np.nan)[self.obs_pair]
+        gray_obs = self.obs_zp_gray
         mc = self.m + gray_obs
         csel = sel & np.isfinite(gray_obs)
         cmean, cvar, _ = self._means(np.where(csel, mc, 0.0), csel)
@@ -575,15 +582,15 @@ class _Cycle:
         inp, cfg = self.inp, self.cfg
         mc, cmean, csel = self.crunched
         self.sigma_cal = np.full(self.nb, np.nan)
-        gray_err = np.where(self.ccd.good, self.ccd.err, np.nan)[self.obs_pair]
-        til = np.where(self.ccd.good, self.ccd.tilings, np.nan)[self.obs_pair]
+        gray_var = self.obs_zp_gray_var
+        til = self.obs_zp_tilings
         for b in range(self.nb):
             use = np.flatnonzero(csel & self.obs_reserved & (self.obs_band == b) & (til >= 2))
             if len(use) < 10:
                 continue
             ustar, star = np.unique(inp.obs_star[use], return_inverse=True)
             resid = mc[use] - cmean[self.group[use]]
-            term = self.sigma_fgcm[b] ** 2 / np.maximum(til[use] - 1, 1) + gray_err[use] ** 2
+            term = self.sigma_fgcm[b] ** 2 / np.maximum(til[use] - 1, 1) + gray_var[use]
             star_mag = self.mag_std[ustar, b]
             self.sigma_cal[b] = sigma_cal(star, resid, inp.obs_err[use] ** 2, star_mag, term,
                                           tuple(cfg.sigma_cal_range), tuple(cfg.sigma_cal_fit_percentile))
@@ -623,7 +630,10 @@ class _Cycle:
                   + inp.zp_ab).reshape(nv, nd)
         full = self._per_detector
         exp = self.exp
-        recover_ok = ((exp.err <= cfg.exp_gray_err_recover_cut) & (exp.rms <= np.sqrt(self.cuts_used[vb, 2]))
+        # recovery uses the configured variance cut (FGCM_ALGORITHM.md 5.8), not the automatic one,
+        # which is meant for photometric visits and would refuse every patchy cloud
+        var_cut = np.array([cfg.cut("exp_var_gray_photometric_cut", b) for b in inp.bands])[vb]
+        recover_ok = ((exp.err <= cfg.exp_gray_err_recover_cut) & (exp.rms <= np.sqrt(var_cut))
                       & (exp.gray >= cfg.exp_gray_recover_cut))
         good_til = np.where(self.ccd.good, self.ccd.tilings * self.ccd.n_stars, 0.0)
         with np.errstate(invalid="ignore", divide="ignore"):

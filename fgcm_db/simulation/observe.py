@@ -104,7 +104,7 @@ def true_counts(scene: Scene, v: int, obj: np.ndarray, det_index: np.ndarray, fp
     obj : object indices; det_index : detector indices (camera order); fp_x, fp_y : focal plane, mm;
     px, py : pixel position on the detector.
     """
-    s, o, cam = scene.survey, scene.objects, scene.camera
+    s, o, cam, ins = scene.survey, scene.objects, scene.camera, scene.instrument
     f = scene.physical_filter[v]
     w = scene.weather
     ra, dec = o.ra[obj], o.dec[obj]
