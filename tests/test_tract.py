@@ -155,9 +155,6 @@ def test_transmission_is_the_atmosphere_model_at_the_fitted_parameters(calibrate
     np.testing.assert_allclose(trans, model, rtol=1e-12, atol=1e-15)
 
 
-@pytest.mark.xfail(strict=False, reason="upstream: photometric zero-points use the exposure gray but star_mags.mag_std "
-                   "is crunched with the detector gray (flat-SED stars differ by up to 4 mmag; with "
-                   "photometric_zeropoint_gray = 'detector' the max is 0.09 mmag); requests_tract.md item 5")
 def test_exported_photo_calib_applied_to_raw_fluxes_reproduces_std_star_mags(calibrated, tmp_path):
     """calibrate_flux on the exported parquet and the raw apFlux_12_0 counts (local background
     subtracted, as configured) of a star's observations, averaged like the fit averages them, gives the
