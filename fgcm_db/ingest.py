@@ -138,10 +138,12 @@ def _load(db: Database, run_id: int, cfg: IngestConfig, site, summary, per_visit
 
     params = {"visits_file": str(summary.path), "allow_nan_coordinates": cfg.allow_nan_coordinates}
     with status(f"loading sources from {len(parquet)} parquet and {len(fits)} FITS files"):
+        _run(db, "ingest_insertion_order", {"preserve": False})
         for files, mapping in _parquet_groups(parquet):
             _insert_sources(db, parquet_batch_sql(files, mapping), params)
         if fits:
             _insert_fits(db, fits, cfg, visit, detector, params)
+        _run(db, "ingest_insertion_order", {"preserve": True})
         _check_duplicates(db)
 
     unknown = db.execute("ingest_unknown_detectors").fetchall()
