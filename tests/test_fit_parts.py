@@ -87,13 +87,14 @@ def test_zero_point_flags_follow_the_exposure_flags():
                                                          F.ZP_CANNOT_COMPUTE]
 
 
-def _compose(base_flag, ccd_good, exposure_gray_when_photometric=True):
+def _compose(base_flag, ccd_good, exposure_gray_when_photometric=True, recover_ok=None):
     nv, nd = ccd_good.shape
+    recover_ok = np.ones(nv, bool) if recover_ok is None else recover_ok
     return compose(
         base_flag, np.full((nv, nd), 0.1), np.zeros((nv, nd)), np.full((nv, nd), 30.0),
         np.full((nv, nd), -0.02), np.full((nv, nd), 0.003), ccd_good, np.full((nv, nd), 4.0), np.zeros((nv, nd)),
         np.full(nv, -0.05), np.full(nv, 0.001), np.full(nv, 0.004), np.full(nv, 8), np.full(nv, 4.0),
-        np.ones(nv, bool), np.full(nv, 0.005), np.full(nv, 0.001), min_ccd_per_exp=5,
+        recover_ok, np.full(nv, 0.005), np.full(nv, 0.001), min_ccd_per_exp=5,
         exposure_gray_when_photometric=exposure_gray_when_photometric)
 
 
@@ -114,10 +115,15 @@ def test_photometric_visits_take_the_exposure_gray_unless_configured_otherwise()
     assert np.allclose(z.gray, -0.02)
 
 
-def test_nights_without_fit_need_a_good_detector_gray():
-    z = _compose(np.array([F.ZP_NOFIT_NIGHT]), np.array([[True, False]]))
-    assert np.isfinite(z.zp[0, 0]) and np.isnan(z.zp[0, 1])
-    assert z.flag[0, 1] & F.ZP_CANNOT_COMPUTE
+def test_nights_without_fit_recover_detectors_only_on_well_measured_visits():
+    z = _compose(np.array([F.ZP_NOFIT_NIGHT, F.ZP_NOFIT_NIGHT]), np.array([[True, False], [True, False]]),
+                 recover_ok=np.array([True, False]))
+    mc = 2.5 / np.log(10)
+    assert z.zp[0, 0] == pytest.approx(mc * np.log(0.1) + 30.0 - 0.02)
+    assert z.zp[0, 1] == pytest.approx(mc * np.log(0.1) + 30.0 - 0.05)  # recovered from the exposure gray
+    assert z.flag[0, 1] == F.ZP_NOFIT_NIGHT
+    assert np.isfinite(z.zp[1, 0]) and np.isnan(z.zp[1, 1])
+    assert z.flag[1, 1] & F.ZP_CANNOT_COMPUTE
 
 
 def test_pinned_values_have_zero_weighted_mean_and_the_gradient_follows_the_chain_rule():

@@ -36,6 +36,9 @@ from .zeropoints import ZeroPoints, compose, zeropoint_flags
 
 log = logging.getLogger(__name__)
 
+#: at most this many passes of :meth:`_Cycle._secondary_grays`
+SECONDARY_GRAY_PASSES = 3
+
 
 @dataclasses.dataclass
 class CycleOutputs:
@@ -471,6 +474,11 @@ class _Cycle:
         self.ccd = ccd_gray(self.obs_pair[idx], npair, eg[idx], egvar[idx], tilings[idx], self.delta[idx],
                             cfg.min_star_per_ccd, cfg.max_ccd_gray_err)
         self.exp = exp_gray(self.pair_visit, self.nv, self.ccd, self.nd)
+        for _ in range(SECONDARY_GRAY_PASSES):
+            before = int(self.ccd.good.sum())
+            self.ccd = self._secondary_grays(m, n_good, gray_sel, eg, egvar, tilings)
+            if int(self.ccd.good.sum()) == before:
+                break
         good_any = self._good_star_obs() & ~self.obs_outlier
         n_any = np.bincount(inp.obs_visit[good_any], minlength=self.nv)
         self.cuts_used = self.cuts.copy()
@@ -495,6 +503,53 @@ class _Cycle:
         self._star_mags(m, sel)
         self._sigma_cal()
         self._zeropoints()
+
+    def _secondary_grays(self, m: np.ndarray, n_good: np.ndarray, gray_sel: np.ndarray, eg: np.ndarray,
+                         egvar: np.ndarray, tilings: np.ndarray) -> CcdGray:
+        """Detector grays again for the detectors without a good one, adding stars that have no
+        photometric observation in the band (an addition to the reference).
+
+        Such a star has no standard mean, so the first pass cannot use it; but where some of its
+        observations fall on detectors with a good gray, those observations corrected by that gray give
+        it a mean (error: observation and gray errors). On a sky patch that only cloudy visits of a band
+        cover, this is what gives a cloudy visit's sparse detectors enough stars for their own gray. The
+        exposure grays and the photometric selection keep the first pass. Each pass can anchor more
+        stars on the detectors the previous one made good (``SECONDARY_GRAY_PASSES``).
+        """
+        cfg, ccd = self.cfg, self.ccd
+        npair = len(self.pair_visit)
+        pair_good = ccd.good[self.obs_pair]
+        base = (self._good_star_obs() & ~self.obs_reserved & ~self.obs_outlier & (n_good[self.group] == 0)
+                & (self.err2 < cfg.ccd_gray_max_star_err ** 2))
+        if not (base & ~pair_good).any():
+            return ccd
+        anchor = base & pair_good
+        w = np.where(anchor, 1.0 / (self.err2 + np.nan_to_num(ccd.err[self.obs_pair]) ** 2), 0.0)
+        crunched = m + np.nan_to_num(ccd.gray[self.obs_pair])
+        mean2, var2, n2 = self._weighted_group_mean(crunched, w)
+        extra = base & ~pair_good & (n2[self.group] > 0)
+        eg2 = mean2[self.group] - m
+        var_eg2 = self.err2 + var2[self.group]
+        extra &= np.isfinite(eg2) & (var_eg2 < cfg.ccd_gray_max_star_err ** 2)
+        use = (gray_sel | extra) & ~pair_good
+        idx = np.flatnonzero(use)
+        values = np.where(extra, eg2, eg)[idx]
+        variances = np.where(extra, var_eg2, egvar)[idx]
+        til = np.where(extra, n2[self.group], tilings)[idx].astype(np.float64)
+        new = ccd_gray(self.obs_pair[idx], npair, values, variances, til, self.delta[idx], cfg.min_star_per_ccd,
+                       cfg.max_ccd_gray_err)
+        take = ~ccd.good & new.good
+        return CcdGray(*(np.where(take, getattr(new, f.name), getattr(ccd, f.name))
+                         for f in dataclasses.fields(CcdGray)))
+
+    def _weighted_group_mean(self, values: np.ndarray, w: np.ndarray):
+        """Per (star, band) weighted mean of ``values`` with weights ``w`` (0 = left out): mean, variance
+        of the mean, count of contributing observations."""
+        sw = np.bincount(self.group, w, minlength=self.n_groups)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = np.where(sw > 0, np.bincount(self.group, w * values, minlength=self.n_groups) / sw, np.nan)
+            var = np.where(sw > 0, 1.0 / sw, np.nan)
+        return mean, var, np.bincount(self.group, w > 0, minlength=self.n_groups)
 
     def _iterate_superstar(self, m: np.ndarray) -> np.ndarray:
         """Re-estimate the superstar with the star means recomputed each time (FGCM_LESSONS.md 3)."""

@@ -3,6 +3,10 @@
 ``zp = 2.5 log10 I0 + superstar + QE_sys + FilterOffset + aper_corr + 2.5 log10 exptime + ZP_AB + gray``,
 I0 at the detector centre's sec z with the visit's fitted atmosphere. ``gray`` is the detector gray
 when good, else the exposure gray of a well-measured visit ("recovered"), else no zero-point.
+Visits of nights without an atmosphere fit (flag 8) are calibrated the same way: the reference
+computes them only where the detector has its own good gray, but the exposure gray of a visit with
+enough good detectors and a small focal-plane rms holds the standard atmosphere's error as well as it
+holds a cloud's, so a detector with too few stars there is recovered like one on a fitted night.
 FGCM_ALGORITHM.md 15.7 notes that the reference adds the detector gray even on photometric visits; by
 default (``photometric_zeropoint_gray = "exposure"``) a photometric visit's detectors take the
 exposure gray instead: there the model already describes each detector (superstar, chromaticity), and
@@ -82,8 +86,7 @@ def compose(base_flag: np.ndarray, i0: np.ndarray, i10: np.ndarray, static: np.n
     ok_i0 = np.isfinite(i0) & (i0 > 0)
     has_gray = np.isfinite(gray)
     flag = np.where(computable & ~(has_gray & ok_i0), flag | F.ZP_TOO_FEW_STARS_ON_CCD, flag)
-    flag = np.where(nofit & ~(ccd_good & ok_i0), flag | F.ZP_CANNOT_COMPUTE, flag)
-    gray = np.where(nofit & ~ccd_good, np.nan, gray)
+    flag = np.where(nofit & ~(has_gray & ok_i0), flag | F.ZP_CANNOT_COMPUTE, flag)
     valid = (computable | nofit) & ((flag & (F.ZP_CANNOT_COMPUTE | F.ZP_TOO_FEW_STARS_ON_CCD)) == 0)
     with np.errstate(invalid="ignore", divide="ignore"):
         zp = np.where(valid, MC * np.log(i0) + static + gray, np.nan)

@@ -16,17 +16,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..lut import integration_weights
+
 N_AIRMASS_NODES = 4
 
 
 def quadrature_weights(wavelength_nm: np.ndarray) -> np.ndarray:
     """Trapezoid weights of ``integral g(lambda) dlambda / lambda`` on the grid: (L,) dimensionless."""
-    lam = np.asarray(wavelength_nm, dtype=np.float64)
-    d = np.diff(lam)
-    w = np.zeros_like(lam)
-    w[:-1] += d / 2
-    w[1:] += d / 2
-    return w / lam
+    return integration_weights(wavelength_nm) / np.asarray(wavelength_nm, dtype=np.float64)
 
 
 def support(curves: np.ndarray, pad: int = 4) -> slice:
