@@ -141,12 +141,9 @@ class Database:
     # -- schema -----------------------------------------------------------------------------
     def applied_migrations(self) -> dict[int, str]:
         """Applied migration versions and their checksums ({} for a new database)."""
-        exists = self.con.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_migrations'"
-        ).fetchall()[0][0]
-        if not exists:
+        if not self.table_exists("schema_migrations"):
             return {}
-        rows = self.con.execute("SELECT version, checksum FROM schema_migrations").fetchall()
+        rows = self.execute("db_applied_migrations").fetchall()
         return {int(v): c for v, c in rows}
 
     def schema_version(self) -> int:
@@ -177,11 +174,7 @@ class Database:
             self.con.execute("BEGIN TRANSACTION")
             try:
                 self.con.execute(text)
-                self.con.execute(
-                    "INSERT INTO schema_migrations (version, name, applied_at, checksum) "
-                    "VALUES ($version, $name, now(), $checksum)",
-                    {"version": version, "name": name, "checksum": _checksum(text)},
-                )
+                self.execute("db_record_migration", {"version": version, "name": name, "checksum": _checksum(text)})
                 self.con.execute("COMMIT")
             except Exception:
                 self.con.execute("ROLLBACK")
@@ -219,11 +212,8 @@ class Database:
         self.con.complete()
 
     def table_exists(self, table: str) -> bool:
-        return bool(
-            self.con.execute(
-                "SELECT count(*) FROM information_schema.tables WHERE table_name = $t", {"t": table}
-            ).fetchall()[0][0]
-        )
+        """True when a table or view named ``table`` exists."""
+        return bool(self.execute("db_table_exists", {"table": table}).fetchall()[0][0])
 
     def row_count(self, table: str) -> int:
         """Rows in ``table`` (the name is checked against the catalog, never formatted blindly)."""
@@ -255,19 +245,14 @@ class Database:
 
     def begin_run(self, command: str, config: Mapping[str, Any] | None = None) -> int:
         """Record the start of a command in ``runs``; returns its run_id."""
-        row = self.con.execute(
-            "INSERT INTO runs (run_id, command, config, version, started, status) "
-            "VALUES (nextval('runs_seq'), $command, $config, $version, now(), 'running') RETURNING run_id",
-            {"command": command, "config": json.dumps(config or {}, default=str), "version": __version__},
-        ).fetchall()[0]
+        row = self.execute("runs_begin", {
+            "command": command, "config": json.dumps(config or {}, default=str), "version": __version__,
+        }).fetchall()[0]
         return int(row[0])
 
     def end_run(self, run_id: int, status: str, error: str | None = None) -> None:
         """Record how a command ended: status 'ok', 'failed' or 'interrupted'."""
-        self.con.execute(
-            "UPDATE runs SET finished = now(), status = $status, error = $error WHERE run_id = $run_id",
-            {"status": status, "error": error, "run_id": run_id},
-        )
+        self.execute("runs_end", {"status": status, "error": error, "run_id": run_id}).fetchall()
 
     @contextlib.contextmanager
     def stage(self, command: str, config: Mapping[str, Any] | None = None) -> Iterator[int]:
@@ -292,14 +277,12 @@ class Database:
     # -- metadata ---------------------------------------------------------------------------
     def set_metadata(self, key: str, value: Any) -> None:
         """Store a JSON value under ``key`` in the ``metadata`` table (replacing it)."""
-        self.con.execute("DELETE FROM metadata WHERE key = $key", {"key": key})
-        self.con.execute(
-            "INSERT INTO metadata (key, value, updated) VALUES ($key, $value, now())",
-            {"key": key, "value": json.dumps(value, default=str)},
-        )
+        self.execute("metadata_delete", {"key": key}).fetchall()
+        self.execute("metadata_insert", {"key": key, "value": json.dumps(value, default=str)}).fetchall()
 
     def get_metadata(self, key: str, default: Any = None) -> Any:
-        rows = self.con.execute("SELECT value FROM metadata WHERE key = $key", {"key": key}).fetchall()
+        """The JSON value stored under ``key``, or ``default``."""
+        rows = self.execute("metadata_get", {"key": key}).fetchall()
         return default if not rows else json.loads(rows[0][0])
 
 

@@ -32,17 +32,12 @@ def database_summary(db: Database, recent_runs: int = RECENT_RUNS) -> dict[str, 
     tables = {t: db.row_count(t) for t in existing_tables(db)}
     runs = []
     if "runs" in tables:
-        rows = db.con.execute(
-            "SELECT run_id, command, status, started, finished, "
-            "date_diff('millisecond', started, finished) / 1000.0 AS seconds, error "
-            "FROM runs ORDER BY run_id DESC LIMIT $n",
-            {"n": recent_runs},
-        ).fetchall()
+        rows = db.execute("runs_recent", {"n": recent_runs}).fetchall()
         keys = ("run_id", "command", "status", "started", "finished", "seconds", "error")
         runs = [dict(zip(keys, r)) for r in rows]
     metadata = {}
     if "metadata" in tables:
-        metadata = dict(db.con.execute("SELECT key, CAST(value AS VARCHAR) FROM metadata ORDER BY key").fetchall())
+        metadata = dict(db.execute("metadata_all").fetchall())
     return {
         "path": str(db.path),
         "size_bytes": db.path.stat().st_size if db.path.exists() else 0,
