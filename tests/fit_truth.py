@@ -36,7 +36,7 @@ class FitAccuracy:
 
 
 def _q(con, sql: str, params: dict | None = None) -> pl.DataFrame:
-    return pl.from_arrow(con.execute(sql, params or {}).to_arrow_table())
+    return pl.from_arrow(con.sql(sql, params=params or {}).to_arrow_table())
 
 
 def fit_accuracy(db: Path, sim: Path, run_id: int, cycle: int) -> FitAccuracy:

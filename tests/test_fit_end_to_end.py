@@ -2,8 +2,9 @@
 
 The ``small`` preset runs the cycle protocol: cycle 0 (standard atmosphere), cycles 1-2 (fits), cycle 3
 (final, no fit). Criteria the fit does not meet yet are marked ``xfail(strict=True)`` with the value
-measured when they were written, so that they turn into failures the day they pass; the regression
-guards below them hold the levels reached.
+measured when they were written, so that they turn into failures the day they pass; criteria met on this
+seed but not on seed 2 are ``xfail(strict=False)`` (not robust yet); the regression guards below them
+hold the levels reached.
 """
 
 from __future__ import annotations
@@ -45,29 +46,33 @@ def small_fit_no_chromatic(small_tract, tmp_path_factory):  # noqa: F811
 
 
 # -- acceptance (issue 6) ------------------------------------------------------------------------
-@pytest.mark.xfail(strict=True, reason="measured g 2.1, r 4.3, i 1.5, z 1.8 mmag; r: per-detector passband "
-                                       "shifts the linear SED model cannot follow; see readme_fit.md")
+@pytest.mark.xfail(strict=False, reason="not robust: seed 1 g 1.92, r 1.87, i 1.48, z 1.69 mmag (passes), seed 2 "
+                                        "g 3.6, r 2.6, i 2.0, z 3.5 (chromaticity estimates; clouds taken for "
+                                        "atmosphere on a cloudy night); see README, The FGCM fit, Measured")
 def test_small_photometric_zeropoints_within_2mmag_rms_of_truth(small_fit):
     assert max(small_fit.phot_zp_rms.values()) <= 0.002, small_fit.phot_zp_rms
 
 
-@pytest.mark.xfail(strict=True, reason="measured 3.7-4.6 mmag (cloudy visits' detector grays); see readme_fit.md")
+@pytest.mark.xfail(strict=False, reason="not robust: seed 1 g 2.8, r 2.2, i 2.3, z 3.0 mmag (passes), seed 2 g 4.2, "
+                                        "r 3.2, i 2.5, z 4.4 (misclassified cloudy visits); see README, The FGCM fit, Measured")
 def test_small_all_calibrated_zeropoints_within_4mmag_rms_of_truth(small_fit):
     assert max(small_fit.all_zp_rms.values()) <= 0.004, small_fit.all_zp_rms
 
 
-@pytest.mark.xfail(strict=True, reason="measured 3.1-4.2 mmag rms (z 4.2); see readme_fit.md")
+@pytest.mark.xfail(strict=True, reason="measured 3.0-4.2 mmag rms (z 4.2; seed 2 3.4-4.7): stars with 1-3 "
+                                       "photometric observations are noise-limited; see README, The FGCM fit, Measured")
 def test_small_bright_star_magnitudes_within_3mmag_rms_of_truth(small_fit):
     assert max(small_fit.star_rms.values()) <= 0.003, small_fit.star_rms
 
 
-@pytest.mark.xfail(strict=True, reason="g 2.1, r 1.4 mmag/mag: mean I10 bias of the fitted atmosphere and the "
-                                       "simulated detectors' mean passband shift (-0.4 nm); see readme_fit.md")
+@pytest.mark.xfail(strict=True, reason="g 2.1, r 1.3 mmag/mag: the simulated detectors' mean passband shift "
+                                       "(-0.2 to -0.4 nm), which no internal calibration sees; see README, The FGCM fit, Measured")
 def test_small_colour_residual_slope_within_1mmag_per_mag(small_fit):
     assert max(abs(s) for s in small_fit.colour_slope.values()) <= 0.001, small_fit.colour_slope
 
 
-@pytest.mark.xfail(strict=True, reason="PWV off by 0.01-3.4 mm (5 of 7 nights > 0.5 mm); see readme_fit.md")
+@pytest.mark.xfail(strict=True, reason="PWV off by 0.03-1.1 mm (5 of 7 nights > 0.5 mm; seed 2 up to 3.3); "
+                                       "see readme_fit.md")
 def test_small_nightly_pwv_within_half_mm(small_fit):
     assert small_fit.pwv_err, "no night with >= 5 photometric visits"
     assert max(small_fit.pwv_err.values()) <= 0.5, small_fit.pwv_err
@@ -78,13 +83,14 @@ def test_small_nightly_tau_within_0p01(small_fit):
     assert max(small_fit.tau_err.values()) <= 0.01, small_fit.tau_err
 
 
-@pytest.mark.xfail(strict=True, reason="measured 92% kept, 100% rejected; see readme_fit.md")
+@pytest.mark.xfail(strict=True, reason="measured 92% kept, 100% rejected (seed 2: 91%, 84%): clear visits on "
+                                       "nights with < 3 of them, clouds taken for atmosphere; see README, The FGCM fit, Measured")
 def test_small_photometric_classification_95_percent_both_ways(small_fit):
     assert small_fit.photometric_kept >= 0.95 and small_fit.cloudy_rejected >= 0.95
 
 
 @pytest.mark.xfail(strict=True, reason="the star colour slope is dominated by the fitted atmosphere's mean I10 "
-                                       "bias (g 2.1 on vs 1.7 mmag/mag off); see readme_fit.md")
+                                       "bias (g 2.1 on vs 1.7 mmag/mag off); see README, The FGCM fit, Measured")
 def test_chromatic_correction_off_is_measurably_worse_in_the_colour_slope(small_fit, small_fit_no_chromatic):
     assert abs(small_fit_no_chromatic.colour_slope["g"]) > 1.5 * abs(small_fit.colour_slope["g"])
 
@@ -98,8 +104,8 @@ def test_chromatic_correction_off_is_measurably_worse_in_g_zeropoints(small_fit,
 
 # -- regression guards at the levels reached ---------------------------------------------------------
 def test_small_zeropoints_and_stars_hold_the_levels_reached(small_fit):
-    assert max(small_fit.phot_zp_rms.values()) <= 0.005, small_fit.phot_zp_rms
-    assert max(small_fit.all_zp_rms.values()) <= 0.0055, small_fit.all_zp_rms
+    assert max(small_fit.phot_zp_rms.values()) <= 0.0025, small_fit.phot_zp_rms
+    assert max(small_fit.all_zp_rms.values()) <= 0.004, small_fit.all_zp_rms
     assert max(small_fit.star_rms.values()) <= 0.005, small_fit.star_rms
     assert small_fit.photometric_kept >= 0.9 and small_fit.cloudy_rejected >= 0.95
 

@@ -14,6 +14,7 @@ from fgcm_db.fit.gray import (CcdGray, ExpGray, auto_cuts, auto_var_cut, calibra
 from fgcm_db.fit.params import ParamLayout, StandardAtmosphere, pinned, pinned_gradient, visit_atmosphere
 from fgcm_db.fit.sed import boundary_term, default_rules, fill_median
 from fgcm_db.fit.stats import gaussian_fit, group_median, mad_outliers
+from fgcm_db.fit.superstar import superstar_chromaticity_update
 from fgcm_db.fit.zeropoints import compose, zeropoint_flags
 
 
@@ -178,3 +179,21 @@ def test_fit_config_names_bad_values_and_reads_overrides(tmp_path):
     path.write_text('[fit]\nphotometric_zeropoint_gray = "ccd"\n')
     with pytest.raises(FgcmDbError, match="photometric_zeropoint_gray"):
         load_config(path)
+
+
+def test_joint_superstar_and_chromaticity_update_recovers_offset_and_shift_per_detector():
+    rng = np.random.default_rng(5)
+    n_keys, n = 4, 4000
+    key = rng.integers(0, n_keys, n)
+    a_true, b_true = np.array([0.01, -0.02, 0.0, 0.005]), np.array([1.0, -0.5, 0.3, 0.0])  # mag, nm
+    response = rng.uniform(0.0, 0.015, n)  # mag/nm: SED slopes of the stars times 2.5/ln 10
+    egray = a_true[key] + response * b_true[key] + rng.normal(0.0, 0.001, n)
+    egray[:5] += 0.5  # outliers, clipped
+    a, b, err, count, outlier = superstar_chromaticity_update(key, n_keys, egray, np.full(n, 1e-6), response,
+                                                              np.zeros(n_keys), 0.0, 5.0)
+    assert np.allclose(a, a_true, atol=2e-4) and np.allclose(b, b_true, atol=0.03)
+    assert outlier[:5].all() and count.sum() <= n - 5 and np.all(err > 0)
+    # a prior of width p around 0 pulls the total shift (in force + increment) towards 0
+    _, b_prior, _, _, _ = superstar_chromaticity_update(key, n_keys, egray, np.full(n, 1e-6), response,
+                                                        np.full(n_keys, 0.5), 0.01, 5.0)
+    assert np.all(np.abs(0.5 + b_prior) < np.abs(0.5 + b) + 1e-12)

@@ -8,6 +8,7 @@ values are a default plus an optional ``{band: value}`` override table.
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 from ..errors import FgcmDbError
 
@@ -121,8 +122,12 @@ class FitConfig:
     #: boundaries (edge bands: the two nearest).
     sed_terms: dict[str, list[str]] = dataclasses.field(default_factory=dict)
     #: SED slope coefficients per band, one per boundary term of the rule; {} = derived by least
-    #: squares from the LUT's standard passbands and a blackbody family (FGCM_LESSONS.md 4).
+    #: squares from the LUT's standard passbands and a stellar library (FGCM_LESSONS.md 4).
     sed_coefficients: dict[str, list[float]] = dataclasses.field(default_factory=dict)
+    #: the stellar library the coefficients are derived from: a directory of Pickles-format ``*.sed``
+    #: spectra (Angstrom, F_lambda; e.g. Pickles 1998) whose mix resembles the survey's stars; "" = the
+    #: built-in stellar model (3000-12000 K dwarfs).
+    sed_library: str = ""
     #: colour cuts: "g-i" -> [low, high] mag; stars outside are not calibration stars.
     star_color_cuts: dict[str, list[float]] = dataclasses.field(
         default_factory=lambda: {"g-r": [-0.25, 2.25], "r-i": [-0.50, 2.25], "i-z": [-0.50, 1.00],
@@ -143,6 +148,8 @@ class FitConfig:
                 raise FgcmDbError(f"[fit] {field} = {getattr(self, field)!r}: {what}")
 
         need(self.min_obs_per_band >= 1, "min_obs_per_band", "must be >= 1")
+        need(not self.sed_library or Path(self.sed_library).is_dir(), "sed_library",
+             "must be a directory of Pickles-format *.sed spectra (or \"\" for the built-in stellar model)")
         need(self.max_iter >= 0, "max_iter", "must be >= 0")
         need(self.fit_gradient_tolerance > 0, "fit_gradient_tolerance", "must be > 0")
         need(self.step_unit_reference > 0, "step_unit_reference", "must be > 0")

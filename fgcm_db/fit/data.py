@@ -46,8 +46,7 @@ class LutPassbands:
 
 def fetch(db, name: str, params: dict | None = None) -> dict[str, np.ndarray]:
     """Run ``sql/<name>.sql``; columns as numpy arrays (NULL -> NaN for numbers)."""
-    cur = db.execute(name, params)
-    table = cur.to_arrow_table() if hasattr(cur, "to_arrow_table") else cur.fetch_arrow_table()
+    table = db.fetch_arrow(name, params)
     out = {}
     for col in table.column_names:
         arr = table.column(col).combine_chunks()
@@ -83,7 +82,7 @@ def load_inputs(db, cfg: FitConfig) -> CycleInputs:
                          ("star_obs", "build-stars")):
         if not db.table_exists(table) or db.row_count(table) == 0:
             raise FgcmDbError(f"table {table} is empty: run `fgcm-db {stage}` before `fgcm-db fit-cycle`")
-    lut = load_lut(_CompletingDatabase(db))
+    lut = load_lut(db)
     site = site_of(db)
     vis = fetch(db, "fit_visits")
     stars = fetch(db, "fit_stars")
@@ -154,39 +153,18 @@ def load_inputs(db, cfg: FitConfig) -> CycleInputs:
         std_throughput=np.asarray(lut.std_passbands, dtype=np.float64)[std_rows],
         zp_ab=float(ab_zeropoint_no_throughput(site.mirror_area_m2, site.gain)),
         secz_range=(float(secz_axis.min()), float(secz_axis.max())), passbands=LutPassbands(lut),
-        std=standard_atmosphere(lut),
+        std=standard_atmosphere(lut), obs_fp_offset=_focal_plane_offsets(obs, obs_det, dets),
     )
 
 
-class _CompletingConnection:
-    """A connection whose relation queries first release a half-fetched ``execute`` result.
-
-    DuckDB >= 2.0 refuses ``con.sql`` while a result fetched with ``fetchone`` is pending, which
-    ``load_lut`` does; this wrapper calls ``complete()`` first.
-    """
-
-    def __init__(self, con):
-        self._con = con
-
-    def sql(self, *args, **kwargs):
-        if hasattr(self._con, "complete"):
-            self._con.complete()
-        return self._con.sql(*args, **kwargs)
-
-    def __getattr__(self, name):
-        return getattr(self._con, name)
-
-
-class _CompletingDatabase:
-    """The parts of a Database that ``load_lut`` uses, over a :class:`_CompletingConnection`."""
-
-    def __init__(self, db):
-        self._db = db
-        self.path = db.path
-        self.con = _CompletingConnection(db.con)
-
-    def __getattr__(self, name):
-        return getattr(self._db, name)
+def _focal_plane_offsets(obs: dict, obs_det: np.ndarray, dets: dict) -> np.ndarray:
+    """(n_obs, 2) focal-plane offset (mm, float32) of each observation from its detector's centre, from its
+    pixel position and the detector's size, rotation and pixel size; NaN where the position is unknown."""
+    pix = np.where(np.isfinite(dets["pixel_size_mm"]), dets["pixel_size_mm"], HSC_PIXEL_SIZE_MM)[obs_det]
+    dx = (obs["x"] - (dets["x_size"][obs_det] - 1) / 2.0) * pix
+    dy = (obs["y"] - (dets["y_size"][obs_det] - 1) / 2.0) * pix
+    th = np.radians(dets["rotation"][obs_det])
+    return np.stack([dx * np.cos(th) - dy * np.sin(th), dx * np.sin(th) + dy * np.cos(th)], axis=1).astype(np.float32)
 
 
 def _band_of_filter(vis: dict, f: str) -> str:

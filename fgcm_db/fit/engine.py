@@ -26,18 +26,22 @@ from .chisq import Chisq, FitData, minimize, step_units
 from .gray import (CcdGray, ExpGray, auto_cuts, auto_var_cut, calibratable_nights, ccd_gray, exp_gray,
                    night_gray_offset, select_exposures)
 from .inputs import CycleInputs, FitState
-from .model import chromatic_correction
+from .model import MC, chromatic_correction
 from .params import ParamLayout, pinned, visit_atmosphere
 from .sed import default_rules, derive_coefficients, fill_median, sed_slopes
 from .sigma import repeatability_and_sigma_fgcm, sigma_cal
 from .stats import group_median, mad_outliers
-from .superstar import superstar_update
+from .superstar import superstar_chromaticity_update, superstar_update
 from .zeropoints import ZeroPoints, compose, zeropoint_flags
 
 log = logging.getLogger(__name__)
 
 #: at most this many passes of :meth:`_Cycle._secondary_grays`
 SECONDARY_GRAY_PASSES = 3
+#: a visit's gray gradient (:meth:`_Cycle._gray_gradient`) needs this many selected stars
+GRADIENT_MIN_STARS = 50
+#: detector-gray outlier clip, in units of the observation's own EGray error (:meth:`_Cycle._detector_outliers`)
+DETECTOR_CLIP_NSIG = 5.0
 
 
 @dataclasses.dataclass
@@ -203,9 +207,7 @@ class _Cycle:
         return (p[lay.aper][band] + p[lay.aper2][band] * x) * x
 
     def _m_const(self) -> np.ndarray:
-        inp = self.inp
-        v = inp.obs_visit
-        return inp.obs_mag + inp.zp_ab
+        return self.inp.obs_mag + self.inp.zp_ab
 
     def _data(self, sel: np.ndarray | None, sed_obs: np.ndarray) -> FitData:
         """FitData over the observations ``sel`` (None: all), with compact groups."""
@@ -273,7 +275,7 @@ class _Cycle:
         if missing:
             derived = derive_coefficients(
                 inp.bands, dict(zip(inp.bands, inp.lambda_std)), inp.std_wavelength,
-                dict(zip(inp.bands, inp.std_throughput)), {b: self.rules[b] for b in missing})
+                dict(zip(inp.bands, inp.std_throughput)), {b: self.rules[b] for b in missing}, cfg.sed_library)
             coeffs.update(derived)
         self.sed_coeffs = coeffs
         self.star_flag = np.where(inp.star_reserved, F.STAR_RESERVED, 0).astype(np.int64)
@@ -470,6 +472,9 @@ class _Cycle:
                     & (egvar < cfg.ccd_gray_max_star_err ** 2))
         tilings = n_good[self.group].astype(np.float64)
         npair = len(self.pair_visit)
+        self.obs_gray_gradient = self._gray_gradient(eg, egvar, gray_sel)
+        eg = eg - self.obs_gray_gradient
+        gray_sel = gray_sel & ~self._detector_outliers(eg, egvar, gray_sel)
         idx = np.flatnonzero(gray_sel)
         self.ccd = ccd_gray(self.obs_pair[idx], npair, eg[idx], egvar[idx], tilings[idx], self.delta[idx],
                             cfg.min_star_per_ccd, cfg.max_ccd_gray_err)
@@ -504,6 +509,56 @@ class _Cycle:
         self._sigma_cal()
         self._zeropoints()
 
+    def _detector_outliers(self, eg: np.ndarray, egvar: np.ndarray, sel: np.ndarray) -> np.ndarray:
+        """Observations whose EGray lies more than ``DETECTOR_CLIP_NSIG`` of their own error from the
+        median of their (visit, detector) pair (an addition to the reference).
+
+        A detector gray rests on 5-20 stars, so one variable or blended star shifts it by several mmag;
+        the per-visit focal-plane clip does not catch it on a cloudy visit, whose spread across the
+        detectors (patchiness) inflates the visit's MAD. Within a detector, after the gradient
+        correction, the cloud is constant and the stars' own errors set the scale.
+        """
+        idx = np.flatnonzero(sel & np.isfinite(eg))
+        med = group_median(self.obs_pair[idx], eg[idx], len(self.pair_visit))
+        out = np.zeros(self.inp.n_obs, dtype=bool)
+        out[idx] = np.abs(eg[idx] - med[self.obs_pair[idx]]) > DETECTOR_CLIP_NSIG * np.sqrt(egvar[idx])
+        return out
+
+    def _gray_gradient(self, eg: np.ndarray, egvar: np.ndarray, sel: np.ndarray) -> np.ndarray:
+        """Per observation, its visit's gray gradient across the focal plane times the observation's
+        offset from its detector's centre, mag (0 where the position is unknown).
+
+        Clouds have structure across the field (a gradient of a 0.5 mag cloud can reach 0.25 mag/deg),
+        so a detector's mean EGray is the gray at its stars' centroid, which misses the gray at the
+        detector centre -- the zero-point's reference point -- by the gradient times the centroid's
+        offset (several mmag for thick clouds). The gradient per visit is the weighted least-squares
+        slope of EGray on the focal-plane offsets within detectors (each detector's own mean removed,
+        so a cloud's detector-to-detector patchiness does not enter), from all its selected stars.
+        Subtracting it refers every detector gray to the detector centre. An addition to the reference,
+        whose sub-detector and focal-plane gray options serve the same end.
+        """
+        off = self.inp.obs_fp_offset
+        if off is None:
+            return np.zeros(self.inp.n_obs)
+        known = np.isfinite(off).all(axis=1)
+        idx = np.flatnonzero(sel & known & np.isfinite(eg))
+        npair, nv = len(self.pair_visit), self.nv
+        p, w, e = self.obs_pair[idx], 1.0 / egvar[idx], eg[idx]
+        x, y = off[idx, 0], off[idx, 1]
+        sw = np.bincount(p, w, minlength=npair)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            dx, dy, de = (a - (np.bincount(p, w * a, minlength=npair) / sw)[p] for a in (x, y, e))
+        v = self.pair_visit[p]
+        sxx, sxy, syy, sxe, sye = (np.bincount(v, w * a * b, minlength=nv)
+                                   for a, b in ((dx, dx), (dx, dy), (dy, dy), (dx, de), (dy, de)))
+        det = sxx * syy - sxy * sxy
+        ok = (np.bincount(v, minlength=nv) >= GRADIENT_MIN_STARS) & (det > 1e-12 * np.maximum(sxx * syy, 1e-300))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            gx = np.where(ok, (syy * sxe - sxy * sye) / det, 0.0)
+            gy = np.where(ok, (sxx * sye - sxy * sxe) / det, 0.0)
+        ov = self.inp.obs_visit
+        return np.where(known, gx[ov] * np.nan_to_num(off[:, 0]) + gy[ov] * np.nan_to_num(off[:, 1]), 0.0)
+
     def _secondary_grays(self, m: np.ndarray, n_good: np.ndarray, gray_sel: np.ndarray, eg: np.ndarray,
                          egvar: np.ndarray, tilings: np.ndarray) -> CcdGray:
         """Detector grays again for the detectors without a good one, adding stars that have no
@@ -525,10 +580,10 @@ class _Cycle:
             return ccd
         anchor = base & pair_good
         w = np.where(anchor, 1.0 / (self.err2 + np.nan_to_num(ccd.err[self.obs_pair]) ** 2), 0.0)
-        crunched = m + np.nan_to_num(ccd.gray[self.obs_pair])
+        crunched = m + np.nan_to_num(ccd.gray[self.obs_pair]) + self.obs_gray_gradient
         mean2, var2, n2 = self._weighted_group_mean(crunched, w)
         extra = base & ~pair_good & (n2[self.group] > 0)
-        eg2 = mean2[self.group] - m
+        eg2 = mean2[self.group] - m - self.obs_gray_gradient
         var_eg2 = self.err2 + var2[self.group]
         extra &= np.isfinite(eg2) & (var_eg2 < cfg.ccd_gray_max_star_err ** 2)
         use = (gray_sel | extra) & ~pair_good
@@ -552,10 +607,18 @@ class _Cycle:
         return mean, var, np.bincount(self.group, w > 0, minlength=self.n_groups)
 
     def _iterate_superstar(self, m: np.ndarray) -> np.ndarray:
-        """Re-estimate the superstar with the star means recomputed each time (FGCM_LESSONS.md 3)."""
-        cfg = self.cfg
+        """Re-estimate the superstar with the star means recomputed each time (FGCM_LESSONS.md 3); with
+        the CCD chromaticity fitted, the chromaticity too, jointly per detector
+        (:func:`superstar.superstar_chromaticity_update`). Updates ``self.p_fit`` and returns m_std."""
+        cfg, lay = self.cfg, self.layout
         nk = self.superstar.size
         flat = self.superstar.reshape(-1).copy()
+        chromatic = cfg.fit_ccd_chromaticity and cfg.chromatic_correction and bool(self.free[lay.chrom].any())
+        nc = self.nf * self.nd
+        shift = self.p_fit[lay.chrom].copy()
+        if chromatic:
+            _, (_, _, _, i10, obs_shift) = self._model(self.sed_obs).magnitudes(self.p_fit)
+            response = MC * self.sed_obs / (1.0 + self.sed_obs * (i10 + obs_shift))
         for _ in range(cfg.superstar_iterations):
             sel = self._photometric_good()
             mean, var_mean, n_good = self._means(m, sel)
@@ -563,14 +626,29 @@ class _Cycle:
             use = (sel & ~self.obs_reserved & np.isfinite(eg) & (n_good[self.group] >= 2)
                    & (egvar < cfg.ccd_gray_max_star_err ** 2))
             idx = np.flatnonzero(use)
-            new, err, n, _ = superstar_update(self.ss_key[idx], nk, eg[idx], egvar[idx], flat, cfg.superstar_sigma_clip)
+            eg_use = eg[idx]
+            change = 0.0
+            if chromatic:
+                # the shift per (filter, detector) with its gray partner, then the gray per epoch again
+                _, b, _, _, _ = superstar_chromaticity_update(
+                    self.chrom_key[idx], nc, eg_use, egvar[idx], response[idx], shift,
+                    cfg.ccd_chromaticity_prior_nm, cfg.superstar_sigma_clip)
+                d_shift = pinned(b.reshape(self.nf, self.nd), self.chrom_counts.reshape(self.nf, self.nd)).reshape(-1)
+                shift = shift + d_shift
+                m = m + response * d_shift[self.chrom_key]
+                eg_use = eg_use - (response * d_shift[self.chrom_key])[idx]
+                change = np.max(np.abs(d_shift)) * 1e-3
+            new, err, n, _ = superstar_update(self.ss_key[idx], nk, eg_use, egvar[idx], flat, cfg.superstar_sigma_clip)
             delta = self._zero_mean_per_filter(new - flat)
-            flat = flat + delta
             m = m + delta[self.ss_key]
+            change = max(change, np.max(np.abs(delta)))
+            flat = flat + delta
             self.superstar_err, self.superstar_n = err, n
-            if np.max(np.abs(delta)) < 1e-5:
+            if change < 1e-5:
                 break
         self.superstar = flat.reshape(self.superstar.shape)
+        self.p_fit = self.p_fit.copy()
+        self.p_fit[lay.chrom] = shift
         return m
 
     def _zero_mean_per_filter(self, delta: np.ndarray) -> np.ndarray:
@@ -585,7 +663,7 @@ class _Cycle:
         return pinned(u, self.flat_counts.reshape(-1, self.nd)).reshape(self.n_epoch, self.nf, self.nd)
 
     def _sigmas(self, eg: np.ndarray, egvar: np.ndarray, sel: np.ndarray) -> None:
-        inp, cfg = self.inp, self.cfg
+        cfg = self.cfg
         self.sigma_fgcm = np.full(self.nb, np.nan)
         self.repeatability = np.full(self.nb, np.nan)
         self.crunched_rep = np.full(self.nb, np.nan)

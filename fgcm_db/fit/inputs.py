@@ -28,6 +28,8 @@ class CycleInputs:
     ``lambda_std`` (nm), ``i10_std`` (nm per band, of the band's standard filter),
     ``std_wavelength`` (nm) with ``std_throughput`` (n_bands, n_lambda) standard passbands.
     ``zp_ab`` : AB constant of 1 count/s with I0 = 1, mag. ``secz_range`` : LUT sec z range.
+    ``obs_fp_offset`` : (n_obs, 2) focal-plane position of each observation relative to its detector's
+    centre, mm (NaN where the pixel position is unknown; None: no positions).
     """
 
     obs_star: np.ndarray
@@ -64,6 +66,7 @@ class CycleInputs:
     secz_range: tuple[float, float]
     passbands: Passbands
     std: StandardAtmosphere
+    obs_fp_offset: np.ndarray | None = None
 
     @property
     def n_obs(self) -> int:

@@ -126,12 +126,19 @@ def boundary_term(m_p, m_s, lambda_p: float, lambda_s: float):
 
 
 def derive_coefficients(bands: list[str], lambda_std: dict[str, float], wavelength_nm: np.ndarray,
-                        passbands: dict[str, np.ndarray], rules: dict[str, list[str]]) -> dict[str, list[float]]:
-    """Least-squares coefficients of every band's rule on the stellar family."""
+                        passbands: dict[str, np.ndarray], rules: dict[str, list[str]],
+                        library: str = "") -> dict[str, list[float]]:
+    """Least-squares coefficients of every band's rule on a stellar library: ``library`` a directory
+    of Pickles-format spectra, "" the built-in stellar family."""
     order = [b for b in bands if b in passbands]
     pb = np.stack([passbands[b] for b in order])
     lstd = np.array([lambda_std[b] for b in order])
-    fnu = stellar_family_fnu(wavelength_nm)
+    if library:
+        from ..simulation.seds import library_templates
+
+        fnu = library_templates(library, wavelength_nm).fnu
+    else:
+        fnu = stellar_family_fnu(wavelength_nm)
     mags, _ = synthetic_quantities(wavelength_nm, pb, lstd, fnu)
     slopes = effective_slopes(wavelength_nm, pb, lstd, fnu)
     col = {b: i for i, b in enumerate(order)}

@@ -1,7 +1,7 @@
 """Survey sizes of the ``--preset`` choices: how many nights, visits, detectors, bands and objects.
 
 Measured sizes (seed 1; star observations = detected, unflagged point sources): see
-``/work/notes/readme_simulate.md`` and ``bench/simulate.py``.
+the README (Simulated tracts) and ``bench/simulate.py``.
 """
 
 from __future__ import annotations
