@@ -72,7 +72,7 @@ def test_small_colour_residual_slope_within_1mmag_per_mag(small_fit):
 
 
 @pytest.mark.xfail(strict=True, reason="PWV off by 0.03-1.1 mm (5 of 7 nights > 0.5 mm; seed 2 up to 3.3); "
-                                       "see readme_fit.md")
+                                       "see README, The FGCM fit, Measured")
 def test_small_nightly_pwv_within_half_mm(small_fit):
     assert small_fit.pwv_err, "no night with >= 5 photometric visits"
     assert max(small_fit.pwv_err.values()) <= 0.5, small_fit.pwv_err
