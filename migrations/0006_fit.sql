@@ -160,6 +160,7 @@ CREATE TABLE superstar (
     superstar_applied DOUBLE NOT NULL,
     superstar_err     DOUBLE,
     n_stars           INTEGER NOT NULL,
+    superstar_cheb    DOUBLE[],
     PRIMARY KEY (run_id, cycle, epoch, physical_filter, detector)
 );
 COMMENT ON COLUMN superstar.run_id IS 'run that fitted this cycle (runs.run_id)';
@@ -171,6 +172,7 @@ COMMENT ON COLUMN superstar.superstar IS 'superstar flat at the detector centre,
 COMMENT ON COLUMN superstar.superstar_applied IS 'superstar flat in force during this cycle''s atmosphere fit [mag]';
 COMMENT ON COLUMN superstar.superstar_err IS 'formal error of superstar [mag]';
 COMMENT ON COLUMN superstar.n_stars IS 'star observations used';
+COMMENT ON COLUMN superstar.superstar_cheb IS 'sub-detector superstar S(u, v) added to instrumental magnitudes: Chebyshev coefficients, row-major (order+1)^2 grid (row = y order, column = x order), u = (x + 0.5 - W/2)/(W/2), v = (y + 0.5 - H/2)/(H/2); S(0, 0) = superstar; NULL when [fit] superstar_sub_ccd_order = 0 [mag]';
 
 -- One row per (star, band): mean standard magnitudes of the cycle.
 CREATE TABLE star_mags (

@@ -9,7 +9,8 @@ INSERT INTO superstar (
     superstar,
     superstar_applied,
     superstar_err,
-    n_stars
+    n_stars,
+    superstar_cheb
 )
 SELECT
     run_id,
@@ -20,5 +21,6 @@ SELECT
     superstar,
     superstar_applied,
     superstar_err,
-    n_stars
+    n_stars,
+    superstar_cheb
 FROM fit_superstar_frame

@@ -8,6 +8,7 @@ SELECT
     superstar,
     superstar_applied,
     superstar_err,
-    n_stars
+    n_stars,
+    superstar_cheb
 FROM superstar
 WHERE run_id = $run_id AND cycle = $cycle

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from pathlib import Path
 
 import duckdb
@@ -87,3 +88,59 @@ def fit_accuracy(db: Path, sim: Path, run_id: int, cycle: int) -> FitAccuracy:
     tau_err = dict(zip(n["night"].to_list(), (n["tau_mean"] - n["tau_true"]).abs().to_list()))
     con.close()
     return FitAccuracy(phot_rms, all_rms, star_rms, slope, pwv_err, tau_err, kept, rejected, zp)
+
+
+def within_detector_slopes(db: Path, sim: Path, result, min_obs: int = 30) -> tuple[float, float]:
+    """RMS over (epoch, filter, detector) of the within-detector slope of the per-observation residual
+    against the truth (mag per half detector width), and the RMS expected from noise alone.
+
+    ``result`` is the final cycle's CycleResult. The residual of observation i of star s is its
+    instrumental magnitude plus the sub-detector superstar the fit applies at its (u, v), minus the star's
+    true standard magnitude; bright (< 20.5 mag) non-variable stars on photometric visits. Each
+    (visit, detector)'s weighted mean is removed (it holds the zero-point), then per (epoch, filter,
+    detector) the pooled weighted slope in u and v is |(g_u, g_v)|.
+    """
+    from fgcm_db.fit import subccd
+
+    inp, out = result.inputs, result.outputs
+    con = duckdb.connect(str(db), read_only=True)
+    star_obs = _q(con, "SELECT star_id, sourceId FROM star_obs")
+    con.close()
+    truth_obs = pl.read_parquet(sim / "truth" / "observations.parquet").select("sourceId", "object_id")
+    star_object = (star_obs.join(truth_obs, on="sourceId").group_by("star_id")
+                   .agg(pl.col("object_id").mode().min()))
+    stars = (pl.DataFrame({"star_id": inp.star_id}).join(star_object, on="star_id", how="left")
+             .join(pl.read_parquet(sim / "truth" / "stars.parquet"), on="object_id", how="left"))
+    band = inp.visit_band[inp.obs_visit]
+    truth = np.full(inp.n_obs, np.nan)
+    for b, name in enumerate(inp.bands):
+        sel = band == b
+        truth[sel] = stars[f"mag_std_{name}"].to_numpy().astype(np.float64)[inp.obs_star[sel]]
+    star_ok = (stars["kind"].to_numpy() == "star") & ~stars["variable"].fill_null(True).to_numpy()
+    nd = inp.n_detectors
+    key = (out.visit_epoch[inp.obs_visit] * len(inp.filters) + inp.visit_filter[inp.obs_visit]) * nd + inp.obs_detector
+    shape = np.zeros(inp.n_obs)
+    if out.state.sub_ccd is not None:
+        order = math.isqrt(out.state.sub_ccd.shape[-1]) - 1
+        shape = subccd.evaluate(out.state.sub_ccd.reshape(-1, out.state.sub_ccd.shape[-1]), key, inp.obs_uv, order)
+    uv = inp.obs_uv.astype(np.float64)
+    use = np.flatnonzero(star_ok[inp.obs_star] & (truth < 20.5) & (out.visit_flag == 0)[inp.obs_visit]
+                         & np.isfinite(uv).all(axis=1))
+    resid = (inp.obs_mag + shape - truth)[use]
+    w = 1.0 / (inp.obs_err[use] ** 2 + 0.003 ** 2)
+    pair = np.unique((inp.obs_visit * nd + inp.obs_detector)[use], return_inverse=True)[1]
+
+    def centred(a):
+        return a - (np.bincount(pair, w * a) / np.bincount(pair, w))[pair]
+
+    du, dv, dr = centred(uv[use, 0]), centred(uv[use, 1]), centred(resid)
+    k = np.unique(key[use], return_inverse=True)[1]
+    suu, suv, svv, sur, svr = (np.bincount(k, w * a * b) for a, b in ((du, du), (du, dv), (dv, dv), (du, dr), (dv, dr)))
+    det = suu * svv - suv ** 2
+    gu, gv = (svv * sur - suv * svr) / det, (suu * svr - suv * sur) / det
+    n = np.bincount(k)
+    ok = n >= min_obs
+    res = dr - gu[k] * du - gv[k] * dv
+    scale = np.bincount(k, w * res ** 2) / np.maximum(n - 3, 1)
+    noise_var = scale * (suu + svv) / det
+    return (float(np.sqrt(np.mean((gu ** 2 + gv ** 2)[ok]))), float(np.sqrt(np.mean(noise_var[ok]))))

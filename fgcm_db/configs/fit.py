@@ -102,6 +102,13 @@ class FitConfig:
     #: superstar: re-estimations inside a cycle (each with the star means recomputed), to converge the
     #: per-detector offsets jointly (FGCM_LESSONS.md 3); 1 = the reference's one estimate per cycle.
     superstar_iterations: int = 10
+    #: order of the sub-detector superstar: a 2-D Chebyshev polynomial per (epoch, filter, detector) in
+    #: the detector's pixel coordinates, estimated from the photometric residuals after each fit and
+    #: applied per observation in the next cycle (FGCM_ALGORITHM.md 3.5); 0 = a constant per detector.
+    #: fgcm's default is 1, HSC production uses 2.
+    superstar_sub_ccd_order: int = 1
+    #: fit only the terms T_i(u) T_j(v) with i + j <= order (fgcm's "triangular" option).
+    superstar_sub_ccd_triangular: bool = False
     #: per-visit outlier clip of star residuals, in units of 1.4826 MAD.
     focal_plane_sigma_clip: float = 4.0
     #: fit the aperture correction (slope and curvature in the visit's median delta-aperture, per
@@ -172,6 +179,7 @@ class FitConfig:
         need(self.photometric_zeropoint_gray in ("exposure", "detector"), "photometric_zeropoint_gray",
              "must be 'exposure' or 'detector'")
         need(self.superstar_iterations >= 1, "superstar_iterations", "must be >= 1")
+        need(0 <= self.superstar_sub_ccd_order <= 4, "superstar_sub_ccd_order", "must be 0..4")
         need(self.min_star_per_ccd >= 3, "min_star_per_ccd", "must be >= 3")
         for band, terms in self.sed_terms.items():
             need(all(t.count("-") == 1 for t in terms), "sed_terms", f"band {band}: terms are band pairs like 'g-r'")

@@ -154,6 +154,7 @@ def load_inputs(db, cfg: FitConfig) -> CycleInputs:
         zp_ab=float(ab_zeropoint_no_throughput(site.mirror_area_m2, site.gain)),
         secz_range=(float(secz_axis.min()), float(secz_axis.max())), passbands=LutPassbands(lut),
         std=standard_atmosphere(lut), obs_fp_offset=_focal_plane_offsets(obs, obs_det, dets),
+        obs_uv=_detector_uv(obs, obs_det, dets),
     )
 
 
@@ -165,6 +166,15 @@ def _focal_plane_offsets(obs: dict, obs_det: np.ndarray, dets: dict) -> np.ndarr
     dy = (obs["y"] - (dets["y_size"][obs_det] - 1) / 2.0) * pix
     th = np.radians(dets["rotation"][obs_det])
     return np.stack([dx * np.cos(th) - dy * np.sin(th), dx * np.sin(th) + dy * np.cos(th)], axis=1).astype(np.float32)
+
+
+def _detector_uv(obs: dict, obs_det: np.ndarray, dets: dict) -> np.ndarray:
+    """(n_obs, 2) normalised pixel position (float32) of each observation on its detector,
+    ``u = (x + 0.5 - W/2) / (W/2)``, ``v`` likewise (NaN where the position is unknown)."""
+    half_w = dets["x_size"][obs_det] / 2.0
+    half_h = dets["y_size"][obs_det] / 2.0
+    return np.stack([(obs["x"] + 0.5 - half_w) / half_w, (obs["y"] + 0.5 - half_h) / half_h],
+                    axis=1).astype(np.float32)
 
 
 def _band_of_filter(vis: dict, f: str) -> str:

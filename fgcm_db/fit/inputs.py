@@ -30,6 +30,9 @@ class CycleInputs:
     ``zp_ab`` : AB constant of 1 count/s with I0 = 1, mag. ``secz_range`` : LUT sec z range.
     ``obs_fp_offset`` : (n_obs, 2) focal-plane position of each observation relative to its detector's
     centre, mm (NaN where the pixel position is unknown; None: no positions).
+    ``obs_uv`` : (n_obs, 2) normalised pixel position on the detector, ``u = (x + 0.5 - W/2) / (W/2)``
+    and ``v`` likewise with y and H (the sub-detector superstar's coordinates, -1..1; NaN unknown;
+    None: no positions).
     """
 
     obs_star: np.ndarray
@@ -67,6 +70,7 @@ class CycleInputs:
     passbands: Passbands
     std: StandardAtmosphere
     obs_fp_offset: np.ndarray | None = None
+    obs_uv: np.ndarray | None = None
 
     @property
     def n_obs(self) -> int:
@@ -95,7 +99,9 @@ class FitState:
     unknown); ``star_flag`` per star; ``mean_mags`` (n_stars, n_bands) mag (NaN missing);
     ``cuts`` (n_bands, 3) the low/high exposure-gray cuts (mag) and the variance cut (mag^2) for the
     next cycle; ``repeatability`` per band;
-    ``atm_frozen``: the cycle held the atmosphere at the standard values (its grays still hold it).
+    ``atm_frozen``: the cycle held the atmosphere at the standard values (its grays still hold it);
+    ``sub_ccd`` (n_epochs, n_filters, n_detectors, (order+1)^2) the sub-detector superstar's shape,
+    Chebyshev coefficients in mag with value 0 at the detector centre (fgcm_db.fit.subccd; None: none).
     """
 
     p: np.ndarray
@@ -110,3 +116,4 @@ class FitState:
     cuts: np.ndarray
     repeatability: np.ndarray
     atm_frozen: bool = False
+    sub_ccd: np.ndarray | None = None

@@ -1,6 +1,7 @@
 """Superstar flat: a gray term per (epoch, physical filter, detector) (FGCM_ALGORITHM.md 3.5).
 
-Constant per detector (the sub-detector Chebyshev of the reference is not implemented). The estimate is
+The constant per detector (its value at the detector centre; the sub-detector shape is
+fgcm_db.fit.subccd, estimated in the same iteration by the engine). The estimate is
 the applied superstar plus the weighted mean EGray of the key's good observations on photometric
 visits, after a per-key MAD clip; keys with fewer than 3 observations keep the applied value.
 

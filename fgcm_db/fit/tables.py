@@ -6,6 +6,8 @@ every table is keyed by (run_id, cycle) and its previous rows for that key are d
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pyarrow as pa
 
@@ -13,12 +15,15 @@ from .data import fetch
 from .engine import CycleOutputs
 from .inputs import CycleInputs, FitState
 from .params import ATM_CLASSES, ParamLayout
+from .subccd import remove_centre
 
 TABLES = ("fit_params", "night_atmosphere", "exp_gray", "ccd_gray", "superstar", "star_mags", "star_flags",
           "cycle_summary", "zeropoints")
 
 
 def _nan_to_null(values) -> pa.Array:
+    if isinstance(values, pa.Array):
+        return values
     arr = np.asarray(values)
     if arr.dtype.kind == "f":
         return pa.array(arr, mask=~np.isfinite(arr))
@@ -167,8 +172,19 @@ def _superstar(key: dict, inp: CycleInputs, out: CycleOutputs) -> dict:
         **_rep(key, e.size), "epoch": e.astype(np.int32), "physical_filter": np.array(inp.filters, dtype=object)[f],
         "detector": inp.detector_id[d].astype(np.int32), "superstar": out.state.superstar.reshape(-1),
         "superstar_applied": out.superstar_applied.reshape(-1), "superstar_err": out.superstar_err.reshape(-1),
-        "n_stars": out.superstar_n.reshape(-1).astype(np.int32),
+        "n_stars": out.superstar_n.reshape(-1).astype(np.int32), "superstar_cheb": _superstar_cheb(out),
     }
+
+
+def _superstar_cheb(out: CycleOutputs) -> pa.Array:
+    """Per (epoch, filter, detector) the full sub-detector polynomial (mag): the shape with the
+    superstar added to its constant coefficient (so S(0, 0) = superstar); NULLs without one."""
+    n = out.state.superstar.size
+    if out.state.sub_ccd is None:
+        return pa.nulls(n, pa.list_(pa.float64()))
+    full = out.state.sub_ccd.reshape(n, -1).copy()
+    full[:, 0] += out.state.superstar.reshape(-1)
+    return pa.array(list(full), type=pa.list_(pa.float64()))
 
 
 def _star_mags(key: dict, inp: CycleInputs, out: CycleOutputs) -> dict:
@@ -264,6 +280,7 @@ def load_state(db, run_id: int, cycle: int, inp: CycleInputs, n_wash: int, n_epo
     ok = (fi >= 0) & (ss["epoch"] < n_epoch)
     superstar[ss["epoch"][ok].astype(int), fi[ok], di[ok]] = ss["superstar"][ok]
     p[lay.flat] = superstar.reshape(-1)
+    sub_ccd = _load_sub_ccd(ss, ok, fi, di, superstar.shape)
 
     exp = fetch(db, "fit_load_exp_gray", key)
     vpos = np.searchsorted(exp["visit"], inp.visit_id)
@@ -293,5 +310,20 @@ def load_state(db, run_id: int, cycle: int, inp: CycleInputs, n_wash: int, n_epo
         exp_gray=np.where(vok, exp["exp_gray"][vpos], np.nan),
         exp_gray_rms=np.where(vok, exp["exp_gray_rms"][vpos], np.nan),
         exp_n_good_stars=np.where(vok, exp["n_good_stars"][vpos], 0).astype(np.int64),
-        star_flag=star_flag, mean_mags=mean, cuts=cuts, repeatability=rep, atm_frozen=frozen,
+        star_flag=star_flag, mean_mags=mean, cuts=cuts, repeatability=rep, atm_frozen=frozen, sub_ccd=sub_ccd,
     )
+
+
+def _load_sub_ccd(ss: dict, ok: np.ndarray, fi: np.ndarray, di: np.ndarray, shape: tuple) -> np.ndarray | None:
+    """The sub-detector shapes (value 0 at the centre) from ``superstar.superstar_cheb`` (None: none stored)."""
+    cheb = ss["superstar_cheb"]
+    present = [i for i in np.flatnonzero(ok) if cheb[i] is not None]
+    if not present:
+        return None
+    nc = len(cheb[present[0]])
+    order = math.isqrt(nc) - 1
+    out = np.zeros((*shape, nc))
+    for i in present:
+        out[int(ss["epoch"][i]), fi[i], di[i]] = remove_centre(np.asarray(cheb[i], dtype=np.float64), order)
+    return out
+
