@@ -12,16 +12,17 @@ import numpy as np
 import pytest
 
 from fgcm_db.astro import angular_separation_deg
-from fgcm_db.configs.exposure import AstrometryConfig, ColorTermConfig, ExposureConfig
+from fgcm_db.configs.exposure import AstrometryConfig, ExposureConfig
+from fgcm_db.configs.stars import ColorTerm
 from fgcm_db.exposure.astrometry import solve_astrometry
 from fgcm_db.exposure.calibrate import load_refs
-from fgcm_db.exposure.pipeline import Request, calibrate
-from fgcm_db.exposure.tables import extras_table, sources_table
 from fgcm_db.exposure.detect import FLAG_BITS
 from fgcm_db.exposure.errors import AstrometryError, BadAstrometryFit, MatcherFailure
 from fgcm_db.exposure.icsrc import copy_icsrc
 from fgcm_db.exposure.io import read_exposure
+from fgcm_db.exposure.pipeline import Request, calibrate
 from fgcm_db.exposure.simulate import SimConfig, simulate_exposure
+from fgcm_db.exposure.tables import extras_table, sources_table
 from fgcm_db.exposure.wcsfit import TanSip
 
 
@@ -242,7 +243,7 @@ def test_colour_term_biases_zp_unless_applied_then_within_5mmag(tmp_path):
     sim = simulate_exposure(SimConfig(nx=1024, ny=1024, n_stars=2200, color_term=0.1, seed=5))
     plain, *_ = run(sim, tmp_path, name="plain")
     assert abs(plain.photocal.zp.zp - sim.zp_true_ap12) > 0.03
-    cfg = ExposureConfig(color_terms={"r": ColorTermConfig(primary="r", secondary="g", c1=-0.1)})
+    cfg = ExposureConfig(color_terms={"r": ColorTerm(primary="r", secondary="g", c1=-0.1)})
     cfg.photocal.apply_color_terms = True
     colour, *_ = run(sim, tmp_path, cfg=cfg, name="colour")
     assert abs(colour.photocal.zp.zp - sim.zp_true_ap12) <= 0.005

@@ -10,6 +10,8 @@ from __future__ import annotations
 import dataclasses
 
 from ..errors import FgcmDbError
+from .ingest import HSC_FILTER_TO_BAND
+from .stars import ColorTerm
 
 #: characterisation-catalog fields calibrate-exposure can copy (LSST icSourceFieldsToCopy)
 ICSRC_FIELDS = ("calib_psf_candidate", "calib_psf_used", "calib_psf_reserved")
@@ -112,17 +114,6 @@ class PhotocalConfig:
 
 
 @dataclasses.dataclass
-class ColorTermConfig:
-    """ref_mag_in_band = p + c0 + c1 (p - s) + c2 (p - s)^2, with p, s reference magnitudes."""
-
-    primary: str = ""
-    secondary: str = ""
-    c0: float = 0.0
-    c1: float = 0.0
-    c2: float = 0.0
-
-
-@dataclasses.dataclass
 class ExposureConfig:
     """Settings of `calibrate-exposure`; every field documents its unit and default."""
 
@@ -130,11 +121,9 @@ class ExposureConfig:
     astrometry: AstrometryConfig = dataclasses.field(default_factory=AstrometryConfig)
     photocal: PhotocalConfig = dataclasses.field(default_factory=PhotocalConfig)
     #: colour terms keyed by band, e.g. [exposure.color_terms.r] primary = "r" secondary = "i" c1 = 0.02
-    color_terms: dict[str, ColorTermConfig] = dataclasses.field(default_factory=dict)
+    color_terms: dict[str, ColorTerm] = dataclasses.field(default_factory=dict)
     #: physical filter (FITS FILTER keyword) to band, used when --band is not given
-    filter_to_band: dict[str, str] = dataclasses.field(default_factory=lambda: {
-        "HSC-G": "g", "HSC-R": "r", "HSC-R2": "r", "HSC-I": "i", "HSC-I2": "i", "HSC-Z": "z", "HSC-Y": "y",
-    })
+    filter_to_band: dict[str, str] = dataclasses.field(default_factory=lambda: dict(HSC_FILTER_TO_BAND))
     #: fields copied from the characterisation catalog (--icsrc), a subset of the three defaults
     icsrc_fields: list[str] = dataclasses.field(default_factory=lambda: [
         "calib_psf_candidate", "calib_psf_used", "calib_psf_reserved"])

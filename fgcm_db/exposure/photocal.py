@@ -17,7 +17,8 @@ import logging
 import numpy as np
 from scipy.spatial import cKDTree
 
-from ..configs.exposure import ColorTermConfig, PhotocalConfig
+from ..configs.exposure import PhotocalConfig
+from ..configs.stars import ColorTerm
 from .errors import PhotoCalError
 from .io import RefCatalog
 from .wcsfit import TanSip
@@ -93,7 +94,7 @@ def _crude_mode(d: np.ndarray) -> tuple[float, float]:
     return float(np.median(d)), float(max((q75 - q25) / 2.3, 1e-3))
 
 
-def reference_magnitudes(refs: RefCatalog, band: str, term: ColorTermConfig | None) -> np.ndarray:
+def reference_magnitudes(refs: RefCatalog, band: str, term: ColorTerm | None) -> np.ndarray:
     """Reference magnitudes in the instrument band: p + c0 + c1 (p - s) + c2 (p - s)^2 with a colour term,
     else the catalog's ``band`` magnitudes."""
     if term is None:
@@ -113,11 +114,11 @@ class PhotoCalResult:
     used: np.ndarray          # per match: entered the final weighted mean
     reserved: np.ndarray      # per match: held out
     counts: dict[str, int]    # stars left after each selection step
-    color_term: ColorTermConfig | None
+    color_term: ColorTerm | None
 
 
 def calibrate_photometry(x, y, flux, flux_err, usable, refs: RefCatalog, wcs: TanSip, pixel_scale_arcsec: float,
-                         band: str, cfg: PhotocalConfig, term: ColorTermConfig | None, seed_key: int
+                         band: str, cfg: PhotocalConfig, term: ColorTerm | None, seed_key: int
                          ) -> PhotoCalResult:
     """Match sources to references with the fitted WCS and compute the zero-point.
 

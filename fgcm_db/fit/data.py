@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..astro import focal_plane_to_sky, hour_angle_deg, secant_zenith, wrap_180
-from ..camera import HSC_PIXEL_SIZE_MM
+from ..camera import HSC_PIXEL_SIZE_MM, Camera
 from ..configs.fit import FitConfig
 from ..errors import FgcmDbError
 from ..photometry import ab_zeropoint_no_throughput
@@ -160,12 +160,16 @@ def load_inputs(db, cfg: FitConfig) -> CycleInputs:
 
 def _focal_plane_offsets(obs: dict, obs_det: np.ndarray, dets: dict) -> np.ndarray:
     """(n_obs, 2) focal-plane offset (mm, float32) of each observation from its detector's centre, from its
-    pixel position and the detector's size, rotation and pixel size; NaN where the position is unknown."""
-    pix = np.where(np.isfinite(dets["pixel_size_mm"]), dets["pixel_size_mm"], HSC_PIXEL_SIZE_MM)[obs_det]
-    dx = (obs["x"] - (dets["x_size"][obs_det] - 1) / 2.0) * pix
-    dy = (obs["y"] - (dets["y_size"][obs_det] - 1) / 2.0) * pix
-    th = np.radians(dets["rotation"][obs_det])
-    return np.stack([dx * np.cos(th) - dy * np.sin(th), dx * np.sin(th) + dy * np.cos(th)], axis=1).astype(np.float32)
+    pixel position through the camera geometry; NaN where the position is unknown."""
+    n = len(dets["detector"])
+    camera = Camera(
+        detector=np.arange(n), x_size=dets["x_size"], y_size=dets["y_size"],
+        fp_x=np.zeros(n), fp_y=np.zeros(n), pixel_scale=dets["pixel_scale"], rotation=dets["rotation"],
+        pixel_size_mm=np.where(np.isfinite(dets["pixel_size_mm"]), dets["pixel_size_mm"], HSC_PIXEL_SIZE_MM),
+        is_science=np.ones(n, dtype=bool),
+    )
+    dx, dy = camera.pixel_to_focal_plane(obs_det, obs["x"], obs["y"])
+    return np.stack([dx, dy], axis=1).astype(np.float32)
 
 
 def _detector_uv(obs: dict, obs_det: np.ndarray, dets: dict) -> np.ndarray:
