@@ -79,6 +79,16 @@ def test_a_too_bright_visit_makes_its_night_and_band_measured_from_it():
     assert list(off) == [0.06, 0.06, 0.06, 0.0, 0.0]
 
 
+def test_two_too_bright_bands_make_the_night_s_other_bands_measured_from_the_smaller_offset():
+    # night 0: g and i each have a clear visit 30 / 40 mmag above a model that absorbed r's clouds;
+    # night 1: only z is too bright (a chromatic error, not clouds): r is left alone
+    gray = np.array([0.03, 0.0, -0.001, 0.004, 0.04, 0.0, 0.0, 0.03])
+    night = np.array([0, 0, 0, 0, 0, 1, 1, 1])
+    band = np.array([0, 1, 1, 1, 2, 1, 1, 3])
+    off = night_gray_offset(gray, night, band, 2, 4, np.full(8, 0.02))
+    assert list(off) == [0.03, 0.03, 0.03, 0.03, 0.04, 0.0, 0.0, 0.03]
+
+
 def test_zero_point_flags_follow_the_exposure_flags():
     exp_flag = np.array([0, 0, F.EXP_GRAY_TOO_NEGATIVE, F.EXP_TOO_FEW_EXP_ON_NIGHT | F.EXP_GRAY_TOO_NEGATIVE,
                          F.EXP_NO_STARS])

@@ -88,6 +88,7 @@ def test_sources_hold_galaxies_sky_saturated_blends_flags_and_bad_fluxes(tiny):
     for flag in ("pixelFlags_saturatedCenter", "pixelFlags_edge", "pixelFlags_cr", "pixelFlags_bad",
                  "pixelFlags_interpolatedCenter", "apFlux_12_0_flag"):
         assert src[flag].sum() > 0, flag
+    assert src.filter(pl.col("pixelFlags_cr"))["pixelFlags_interpolated"].all()  # repaired cosmic rays
     parents = src.filter(pl.col("deblend_nChild") > 0)
     children = src.filter(pl.col("parentSourceId") > 0)
     assert parents.height > 0 and children.height == 2 * parents.height

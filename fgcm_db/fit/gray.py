@@ -93,20 +93,30 @@ def select_exposures(exp: ExpGray, n_stars_any: np.ndarray, low_cut: np.ndarray,
 def night_gray_offset(gray: np.ndarray, visit_night: np.ndarray, visit_band: np.ndarray, n_nights: int,
                       n_bands: int, high_cut: np.ndarray) -> np.ndarray:
     """Per visit, the gray its photometric cut is measured from (mag): the brightest exposure gray of its
-    (night, band) when that one is above the high cut, else 0.
+    (night, band) when that one is above the high cut; else, when at least two other bands of the night
+    have such a too-positive visit, the smallest of their brightest grays; else 0.
 
     Clouds only make stars fainter, so on a night whose fitted atmosphere is right the clear visits
     sit at gray ~0 and cloudy ones below. A visit brighter than its stars' means by more than the high
     cut means that clouds pulled the night's model too opaque: the visits the model absorbed then sit
-    at ~0 and the clear one above; measuring the others from the brightest catches them. (An addition
-    to the reference, which only flags the too-positive visit.)
+    at ~0 and the clear one above; measuring the others from the brightest catches them. Clouds are
+    gray, so a model made too opaque by them is too opaque in every band: when two or more bands agree
+    (one band alone may be a chromatic error, e.g. water vapour in z), a band with no clear visit that
+    night is measured from their smallest offset. (An addition to the reference, which only flags the
+    too-positive visit.)
     """
     key = visit_night * n_bands + visit_band
     best = np.full(n_nights * n_bands, -np.inf)
     ok = np.isfinite(gray)
     np.maximum.at(best, key[ok], gray[ok])
     brightest = best[key]
-    return np.where(np.isfinite(brightest) & (brightest > high_cut), brightest, 0.0)
+    too_positive = np.isfinite(brightest) & (brightest > high_cut)
+    band_offset = np.full(n_nights * n_bands, np.inf)
+    band_offset[key[too_positive]] = brightest[too_positive]
+    band_offset = band_offset.reshape(n_nights, n_bands)
+    n_bands_positive = np.isfinite(band_offset).sum(axis=1)
+    night_offset = np.where(n_bands_positive >= 2, band_offset.min(axis=1), 0.0)
+    return np.where(too_positive, brightest, night_offset[visit_night])
 
 
 def auto_var_cut(rms: np.ndarray, old: float, nsig: float, only_tighten: bool) -> float:

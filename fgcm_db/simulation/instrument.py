@@ -2,7 +2,11 @@
 
 - chromatic: each (filter, detector) curve is the nominal curve shifted in wavelength by a random
   ~1 nm plus a radial term (interference filters shift with the angle of incidence), so the true
-  per-detector passbands differ from the ones the look-up table knows;
+  per-detector passbands differ from the ones the look-up table knows. The shifts of a filter average
+  to zero over the detectors: the look-up table's curves are the instrument's as measured on average,
+  and a shift common to every detector would only redefine the standard passband, which no internal
+  calibration can detect (the truth's standard magnitudes are through the look-up table's standard
+  passband);
 - gray, per detector: a QE scale (~1 %, shared by all filters, plus ~0.3 % per filter);
 - gray, smooth over the focal plane: an illumination pattern per filter (radial ~1.5 % plus small
   tilts) and a linear gradient inside each detector (~0.3 %): together the "superstar flat";
@@ -89,6 +93,7 @@ def make_instrument(throughput: Throughput, camera: Camera, physical_filters: li
     for f in physical_filters:
         nominal = throughput.detector_curves(f, camera.detector)
         shift = rng.normal(0.0, edge_shift_rms_nm, len(camera)) - 1.0 * rr**2
+        shift -= shift.mean()
         curves[f] = np.stack([np.interp(lam - s, lam, c, left=0.0, right=0.0) for s, c in zip(shift, nominal)])
         shifts[f] = shift
         qe[f] = qe_common * (1.0 + rng.normal(0.0, 0.3 * qe_rms, len(camera)))

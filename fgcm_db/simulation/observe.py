@@ -283,6 +283,9 @@ def observe_visit(scene: Scene, v: int, rng: np.random.Generator) -> tuple[dict,
         "pixelFlags_interpolatedCenter": cat(interp, interp[parents], np.zeros(ns, bool)),
         "pixelFlags_edge": cat(edge12, edge12[parents], np.zeros(ns, bool)),
         "pixelFlags_cr": cat(cr, cr[parents], np.zeros(ns, bool)),
+        # cosmic-ray pixels are repaired by interpolation, as LSST's repair step does, which sets the
+        # footprint's "interpolated" flag; the added counts stand for an imperfect repair
+        "pixelFlags_interpolated": cat(interp | cr, (interp | cr)[parents], np.zeros(ns, bool)),
         "pixelFlags_bad": cat(bad, bad[parents], np.zeros(ns, bool)),
         "centroid_flag": false,
         "detect_isPrimary": cat(np.ones(nk, bool), np.zeros(np_ + ns, bool), np.zeros(0, bool)),

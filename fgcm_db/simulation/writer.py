@@ -23,6 +23,7 @@ SOURCE_SCHEMA = pa.schema([
     ("extendedness", pa.float64()),
     ("pixelFlags_saturatedCenter", pa.bool_()), ("pixelFlags_interpolatedCenter", pa.bool_()),
     ("pixelFlags_edge", pa.bool_()), ("pixelFlags_cr", pa.bool_()), ("pixelFlags_bad", pa.bool_()),
+    ("pixelFlags_interpolated", pa.bool_()),
     ("centroid_flag", pa.bool_()), ("detect_isPrimary", pa.bool_()), ("sky_source", pa.bool_()),
     ("deblend_nChild", pa.int32()), ("parentSourceId", pa.int64()), ("calib_psf_candidate", pa.bool_()),
     ("psfFlux", pa.float64()), ("psfFluxErr", pa.float64()), ("psfFlux_flag", pa.bool_()),
