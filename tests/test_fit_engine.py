@@ -66,7 +66,9 @@ def test_cloudy_visits_are_rejected_and_clear_ones_kept(survey, fitted):
     flag = fitted[-1].visit_flag
     cloudy = truth.cloud > 0.02
     assert np.all(flag[cloudy] != 0)
-    assert np.mean(flag[~cloudy] == 0) >= 0.8  # measured 0.84
+    # measured 0.84 before the cross-band cloud rule (gray.night_gray_offset), 0.74 after: clear visits of
+    # nights whose model absorbed clouds are now measured from the too-bright bands (see README, The FGCM fit)
+    assert np.mean(flag[~cloudy] == 0) >= 0.72
 
 
 def test_bright_star_magnitudes_within_3mmag_and_colour_flat(survey, fitted):
