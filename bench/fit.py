@@ -5,11 +5,15 @@ the real look-up table (built in memory from the default atmosphere and throughp
 includes the per-(visit, detector) LUT evaluations. Not a test: it prints numbers.
 
     python bench/fit.py --sizes 1e5,1e6,1e7 --cycle-size 2e6 --max-iter 50
+
+``--positions`` gives every observation a detector position (``obs_uv``, ``obs_fp_offset``), as the
+database does, so that the sub-detector superstar and the gray gradient run too.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import resource
 import time
 
@@ -42,8 +46,9 @@ def make_lut():
     return build_lut(load_atmosphere(None, site), thr.select(["HSC-G", "HSC-R", "HSC-I", "HSC-Z"]), None, LutConfig())
 
 
-def synthetic_inputs(lut, n_obs: int, seed: int = 1) -> CycleInputs:
-    """Random but well-formed inputs: every star seen ~15 times, 12 visits per night."""
+def synthetic_inputs(lut, n_obs: int, seed: int = 1, positions: bool = False) -> CycleInputs:
+    """Random but well-formed inputs: every star seen ~15 times, 12 visits per night; with ``positions``
+    uniform positions on the detectors (normalised -1..1, focal-plane offsets up to 10 mm)."""
     rng = np.random.default_rng(seed)
     n_visits = max(n_obs // OBS_PER_VISIT, 24)
     n_stars = max(n_obs // 15, 100)
@@ -59,7 +64,7 @@ def synthetic_inputs(lut, n_obs: int, seed: int = 1) -> CycleInputs:
     std = standard_atmosphere(lut)
     idx = list(lut.physical_filters).index
     rows = [idx(f) for f in ("HSC-G", "HSC-R", "HSC-I", "HSC-Z")]
-    return CycleInputs(
+    inp = CycleInputs(
         obs_star=star, obs_visit=visit, obs_detector=det,
         obs_mag=true_mag[star] - 28.0 + rng.normal(0, 1, n_obs) * err, obs_err=err,
         obs_secz=secz[visit] + rng.normal(0, 0.01, n_obs), obs_delta_aper=rng.normal(0.02, 0.01, n_obs),
@@ -75,6 +80,10 @@ def synthetic_inputs(lut, n_obs: int, seed: int = 1) -> CycleInputs:
         std_wavelength=np.asarray(lut.wavelength_nm), std_throughput=np.asarray(lut.std_passbands)[rows],
         zp_ab=ab_zeropoint_no_throughput(50.0, 3.0), secz_range=(1.0, 3.0), passbands=LutPassbands(lut), std=std,
     )
+    if not positions:
+        return inp
+    uv = rng.uniform(-1.0, 1.0, (n_obs, 2))
+    return dataclasses.replace(inp, obs_uv=uv, obs_fp_offset=10.0 * uv)
 
 
 def time_evaluations(lut, n_obs: int, repeats: int = 5) -> None:
@@ -98,8 +107,8 @@ def time_evaluations(lut, n_obs: int, repeats: int = 5) -> None:
           f"({dt / n_obs * 1e6:.3f} s per 10^6 obs)  peak RSS {peak_rss_gb():.2f} GB", flush=True)
 
 
-def time_cycle(lut, n_obs: int, max_iter: int) -> None:
-    inp = synthetic_inputs(lut, n_obs)
+def time_cycle(lut, n_obs: int, max_iter: int, positions: bool) -> None:
+    inp = synthetic_inputs(lut, n_obs, positions=positions)
     cfg = FitConfig(min_star_per_exp=10, max_iter=max_iter)
     t0 = time.perf_counter()
     out0 = run_cycle(inp, cfg, 0, None)
@@ -116,6 +125,7 @@ def main() -> None:
     ap.add_argument("--sizes", default="1e5,1e6", help="observation counts for the evaluation timing")
     ap.add_argument("--cycle-size", type=float, default=2e6, help="observations for the cycle timing (0: skip)")
     ap.add_argument("--max-iter", type=int, default=50)
+    ap.add_argument("--positions", action="store_true", help="detector positions for the cycle timing")
     args = ap.parse_args()
     t0 = time.perf_counter()
     lut = make_lut()
@@ -123,7 +133,7 @@ def main() -> None:
     for size in filter(None, args.sizes.split(",")):
         time_evaluations(lut, int(float(size)))
     if args.cycle_size:
-        time_cycle(lut, int(args.cycle_size), args.max_iter)
+        time_cycle(lut, int(args.cycle_size), args.max_iter, args.positions)
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ import numpy as np
 import scipy.optimize
 
 from ..progress import say
+from .arrays import compact_index
 from .model import MC, Passbands, chromatic_correction, obs_integrals, pair_integrals
 from .params import ATM_CLASSES, ParamLayout, StandardAtmosphere, pinned, pinned_gradient, visit_atmosphere
 
@@ -74,9 +75,7 @@ class FitData:
 
     def __post_init__(self) -> None:
         self.group_weight = np.bincount(self.group, self.weight, minlength=self.n_groups)
-        self.obs_wash = self.visit_wash[self.visit]
-        self.obs_filter = self.visit_filter[self.visit]
-        self.obs_qe_dt = self.visit_qe_dt[self.visit]
+        self.band = compact_index(self.band, self.n_bands)
 
     def chrom_weight(self, n_filters: int, n_detectors: int) -> np.ndarray:
         """Weights per (filter, detector) that pin the chromaticity mean: ``chrom_counts`` when given
@@ -134,10 +133,21 @@ class Chisq:
         i0, i10 = obs_integrals(pi, d.pair, d.dsecz)
         lay = self.layout
         shift = self._chrom_shift(p)
-        flat = self._flat(p)
-        m = (d.m_const + p[lay.qe][d.obs_wash] + p[lay.qe_slope][d.obs_wash] * d.obs_qe_dt
-             + p[lay.filt][d.obs_filter] + (p[lay.aper][d.band] + p[lay.aper2][d.band] * d.aper_x) * d.aper_x
-             + MC * np.log(i0) + flat)
+        # summed term by term in place (the order of the one-expression sum, so the same bits) to keep
+        # the temporaries to one or two observation arrays; per-visit terms are gathered per observation
+        # (the same products as per observation)
+        m = d.m_const + p[lay.qe][d.visit_wash][d.visit]
+        m += (p[lay.qe_slope][d.visit_wash] * d.visit_qe_dt)[d.visit]
+        m += p[lay.filt][d.visit_filter][d.visit]
+        term = p[lay.aper2][d.band] * d.aper_x
+        term += p[lay.aper][d.band]
+        term *= d.aper_x
+        m += term
+        term = np.log(i0, out=term)
+        term *= MC
+        m += term
+        del term
+        m += self._flat(p)
         if self.chromatic:
             m += chromatic_correction(d.sed_slope, i10 + shift, d.i10_std)
         return m, (atm, pi, i0, i10, shift)
@@ -172,8 +182,10 @@ class Chisq:
         d, lay = self.data, self.layout
         m, (atm, pi, i0, i10, shift) = self.magnitudes(p, derivatives=self.atm_free)
         r = self.residuals(m)
+        del m
         wr2 = 2.0 * d.weight * r
         chi2 = float(np.dot(wr2, r)) / 2.0
+        del r
         grad = np.zeros(lay.size)
         s_visit = np.bincount(d.visit, wr2, minlength=len(d.visit_night))
         grad[lay.qe] = np.bincount(d.visit_wash, s_visit, minlength=lay.n_wash)
@@ -181,8 +193,12 @@ class Chisq:
         grad[lay.filt] = np.bincount(d.visit_filter, s_visit, minlength=lay.n_filters)
         wrx = wr2 * d.aper_x
         grad[lay.aper] = np.bincount(d.band, wrx, minlength=lay.n_bands)
-        grad[lay.aper2] = np.bincount(d.band, wrx * d.aper_x, minlength=lay.n_bands)
-        c = self._chromatic_factor(i10 + shift)
+        wrx *= d.aper_x
+        grad[lay.aper2] = np.bincount(d.band, wrx, minlength=lay.n_bands)
+        del wrx
+        shift += i10
+        c = self._chromatic_factor(shift)
+        del shift
         if lay.n_detectors and self.chromatic:
             g_delta = np.bincount(d.chrom_key, wr2 * MC * c, minlength=lay.n_filters * lay.n_detectors)
             grad[lay.chrom] = pinned_gradient(g_delta.reshape(lay.n_filters, lay.n_detectors),
@@ -218,10 +234,20 @@ class Chisq:
         F' / (1 + F' I10_eff) per observation."""
         d = self.data
         npair = len(d.pair_visit)
-        base = wr2 * MC / i0
-        u = base * (1.0 - c * i10)
-        v = base * c
-        sums = [np.bincount(d.pair, x, minlength=npair) for x in (u, u * d.dsecz, v, v * d.dsecz)]
+        base = wr2 * MC
+        base /= i0
+        u = np.subtract(1.0, c * i10)
+        u *= base  # u = base (1 - c I10)
+        sums = [np.bincount(d.pair, u, minlength=npair)]
+        u *= d.dsecz
+        sums.append(np.bincount(d.pair, u, minlength=npair))
+        del u
+        v = base
+        v *= c  # v = base c
+        sums.append(np.bincount(d.pair, v, minlength=npair))
+        v *= d.dsecz
+        sums.append(np.bincount(d.pair, v, minlength=npair))
+        del v, base
         g_pair = sums[0] * pi.d_i0 + sums[1] * pi.d_s0 + sums[2] * pi.d_i1 + sums[3] * pi.d_s1
         return np.stack([np.bincount(d.pair_visit, g_pair[k], minlength=len(d.visit_night)) for k in range(4)])
 
@@ -234,44 +260,85 @@ class Chisq:
         """
         d, lay = self.data, self.layout
         m, (atm, pi, i0, i10, shift) = self.magnitudes(p, derivatives=True)
+        del m
         h = np.zeros(lay.size)
-        obs_night = d.visit_night[d.visit]
-        obs_dt = d.visit_dt[d.visit]
-        c = self._chromatic_factor(i10 + shift)
-        pair, ds = d.pair, d.dsecz
-        free_mask = {2: atm.pwv_free[d.visit], 3: atm.tau_free[d.visit]}
+        shift += i10
+        c = self._chromatic_factor(shift)
+        del shift
+        mc_i0 = np.divide(MC, i0)
+        one_minus = np.subtract(1.0, c * i10)
+        del i0, i10
+        nights = self._group_blocks(compact_index(d.visit_night, lay.n_nights)[d.visit], lay.n_nights)
         for k, (var, chained) in enumerate(((0, False), (1, False), (2, False), (2, True), (3, False),
                                             (3, True))):
-            di0 = pi.d_i0[var][pair] + pi.d_s0[var][pair] * ds
-            di1 = pi.d_i1[var][pair] + pi.d_s1[var][pair] * ds
-            dm = MC / i0 * ((1.0 - c * i10) * di0 + c * di1)
-            if var in free_mask:
-                dm = dm * free_mask[var]
+            dm = self._atmosphere_derivative(pi, var, mc_i0, one_minus, c)
+            if var == 2:
+                dm *= atm.pwv_free[d.visit]
+            elif var == 3:
+                dm *= atm.tau_free[d.visit]
             if chained:
-                dm = dm * obs_dt
-            h[lay.atm(k)] = self._grouped_curvature(dm, obs_night, lay.n_nights)
-        ones = np.ones(d.n_obs)
-        h[lay.qe] = self._grouped_curvature(ones, d.obs_wash, lay.n_wash)
-        h[lay.qe_slope] = self._grouped_curvature(d.obs_qe_dt, d.obs_wash, lay.n_wash)
-        h[lay.filt] = self._grouped_curvature(ones, d.obs_filter, lay.n_filters)
-        h[lay.aper] = self._grouped_curvature(d.aper_x, d.band, lay.n_bands)
-        h[lay.aper2] = self._grouped_curvature(d.aper_x * d.aper_x, d.band, lay.n_bands)
+                dm *= d.visit_dt[d.visit]
+            h[lay.atm(k)] = self._grouped_curvature(dm, nights)
+            del dm
+        del nights, mc_i0, one_minus
+        washes = self._group_blocks(compact_index(d.visit_wash, lay.n_wash)[d.visit], lay.n_wash)
+        h[lay.qe] = self._grouped_curvature(None, washes)
+        h[lay.qe_slope] = self._grouped_curvature(d.visit_qe_dt[d.visit], washes)
+        del washes
+        filters = compact_index(d.visit_filter, lay.n_filters)[d.visit]
+        h[lay.filt] = self._grouped_curvature(None, self._group_blocks(filters, lay.n_filters))
+        del filters
+        bands = self._group_blocks(d.band, lay.n_bands)
+        h[lay.aper] = self._grouped_curvature(d.aper_x, bands)
+        h[lay.aper2] = self._grouped_curvature(d.aper_x * d.aper_x, bands)
+        del bands
         if lay.n_detectors and self.chromatic:
-            h[lay.chrom] = self._grouped_curvature(MC * c, d.chrom_key, lay.n_filters * lay.n_detectors)
+            c *= MC
+            h[lay.chrom] = self._grouped_curvature(c, self._group_blocks(d.chrom_key, lay.n_filters * lay.n_detectors))
             if self.prior > 0:
                 h[lay.chrom] += 1.0 / self.prior ** 2
+        del c
         if d.flat_key is not None:
-            h[lay.flat] = self._grouped_curvature(ones, d.flat_key, lay.flat.stop - lay.flat.start)
+            h[lay.flat] = self._grouped_curvature(None, self._group_blocks(d.flat_key, lay.flat.stop - lay.flat.start))
         return 2.0 * np.maximum(h, 0.0) / self.dof
 
-    def _grouped_curvature(self, dm: np.ndarray, block: np.ndarray, n_block: int) -> np.ndarray:
+    def _atmosphere_derivative(self, pi, var: int, mc_i0: np.ndarray, one_minus: np.ndarray,
+                               c: np.ndarray) -> np.ndarray:
+        """d m_std / d x per observation (mag per unit of x = model.ATM_VARS[var]):
+        ``MC / I0 ((1 - c I10) dI0 + c dI10)``, given ``mc_i0`` = MC / I0 and ``one_minus`` = 1 - c I10."""
+        pair, ds = self.data.pair, self.data.dsecz
+        di0 = pi.d_s0[var][pair]
+        di0 *= ds
+        di0 += pi.d_i0[var][pair]
+        di1 = pi.d_s1[var][pair]
+        di1 *= ds
+        di1 += pi.d_i1[var][pair]
+        dm = np.multiply(one_minus, di0, out=di0)
+        di1 *= c
+        dm += di1
+        dm *= mc_i0
+        return dm
+
+    def _group_blocks(self, block: np.ndarray, n_block: int):
+        """The observed (star-band group, block) keys of ``block`` (index per observation, 0..n_block-1):
+        (block of each key, key index per observation, group weight W_g of each key)."""
         d = self.data
         key = d.group.astype(np.int64) * n_block + block
         uniq, inv = np.unique(key, return_inverse=True)
-        s_key = np.bincount(inv, d.weight * dm, minlength=len(uniq))
-        w_group = d.group_weight[uniq // n_block]
-        direct = np.bincount(block, d.weight * dm * dm, minlength=n_block)
-        profiled = np.bincount(uniq % n_block, s_key * s_key / w_group, minlength=n_block)
+        del key
+        return block, n_block, uniq % n_block, compact_index(inv, len(uniq)), d.group_weight[uniq // n_block]
+
+    def _grouped_curvature(self, dm: np.ndarray | None, blocks) -> np.ndarray:
+        """``sum_i w D^2 - sum_keys (sum_key w D)^2 / W_g`` per block, ``D = dm`` (None: 1) and the keys
+        of :meth:`_group_blocks`."""
+        d = self.data
+        block, n_block, key_block, inv, w_group = blocks
+        wdm = d.weight if dm is None else d.weight * dm
+        s_key = np.bincount(inv, wdm, minlength=len(w_group))
+        if dm is not None:
+            wdm *= dm
+        direct = np.bincount(block, wdm, minlength=n_block)
+        profiled = np.bincount(key_block, s_key * s_key / w_group, minlength=n_block)
         return direct - profiled
 
 

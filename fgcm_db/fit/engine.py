@@ -24,6 +24,7 @@ from ..configs.fit import FitConfig
 from ..progress import say
 from . import flags as F
 from . import subccd
+from .arrays import compact_index
 from .chisq import Chisq, FitData, minimize, step_units
 from .gray import (
     CcdGray,
@@ -155,12 +156,10 @@ class _Cycle:
         self.visit_qe_dt = inp.visit_mjd - self.wash_start[self.visit_wash]
 
     def _observation_arrays(self) -> None:
-        inp, cfg = self.inp, self.cfg
-        self.obs_band = inp.visit_band[inp.obs_visit]
+        inp = self.inp
+        self.obs_band = compact_index(inp.visit_band, self.nb)[inp.obs_visit]
         self.group = (inp.obs_star.astype(np.int64) * self.nb + self.obs_band).astype(np.int32)
         self.n_groups = self.ns * self.nb
-        self.err2 = inp.obs_err.astype(np.float64) ** 2 + cfg.sigma0_phot ** 2
-        self.weight = 1.0 / self.err2
         key = inp.obs_visit.astype(np.int64) * self.nd + inp.obs_detector
         ukey, obs_pair = np.unique(key, return_inverse=True)
         self.obs_pair = obs_pair.astype(np.int32)
@@ -168,17 +167,33 @@ class _Cycle:
         secz = np.clip(inp.obs_secz, *inp.secz_range)
         npair = len(ukey)
         self.pair_secz = np.bincount(self.obs_pair, secz, minlength=npair) / np.bincount(self.obs_pair, minlength=npair)
-        self.dsecz = secz - self.pair_secz[self.obs_pair]
-        self.ss_key = ((self.visit_epoch[inp.obs_visit] * self.nf + inp.visit_filter[inp.obs_visit]) * self.nd
-                       + inp.obs_detector)
+        del secz
+        n_ss = self.n_epoch * self.nf * self.nd
+        self.ss_key = compact_index((self.visit_epoch * self.nf + inp.visit_filter) * self.nd, n_ss)[inp.obs_visit]
+        self.ss_key += inp.obs_detector
         self.obs_reserved = inp.star_reserved[inp.obs_star]
-        self.chrom_key = (inp.visit_filter[inp.obs_visit] * self.nd + inp.obs_detector).astype(np.int32)
+        self.chrom_key = compact_index(inp.visit_filter * self.nd, self.nf * self.nd)[inp.obs_visit]
+        self.chrom_key += inp.obs_detector
         self.chrom_counts = np.bincount(self.chrom_key, minlength=self.nf * self.nd)
-        self.flat_counts = np.bincount(self.ss_key, minlength=self.n_epoch * self.nf * self.nd)
+        self.flat_counts = np.bincount(self.ss_key, minlength=n_ss)
         # the visit's median delta-aperture predicts each detector's aperture loss far better than the
         # detector's own few stars do (measured on simulated tracts: 1.5-1.9 vs 7-9 mmag rms)
         ok = np.isfinite(inp.obs_delta_aper)
         self.visit_delta_aper = group_median(inp.obs_visit[ok], inp.obs_delta_aper[ok], self.nv)
+
+    # per-observation arrays that are cheap to compute are computed when needed rather than kept
+    # (80 MB each per 10^7 observations); ``idx`` selects observations (index array, bool mask or slice)
+    def _err2(self, idx=slice(None)) -> np.ndarray:
+        """Variance with the floor, sigma^2 + sigma0_phot^2, mag^2."""
+        return self.inp.obs_err[idx].astype(np.float64) ** 2 + self.cfg.sigma0_phot ** 2
+
+    def _weight(self, idx=slice(None)) -> np.ndarray:
+        """Weight 1 / (sigma^2 + sigma0_phot^2), 1/mag^2."""
+        return 1.0 / self._err2(idx)
+
+    def _dsecz(self, idx=slice(None)) -> np.ndarray:
+        """sec z (clipped to the LUT's range) minus its (visit, detector) pair's mean."""
+        return np.clip(self.inp.obs_secz[idx], *self.inp.secz_range) - self.pair_secz[self.obs_pair[idx]]
 
     def _initial_state(self) -> None:
         inp, prev, lay = self.inp, self.prev, self.layout
@@ -204,7 +219,7 @@ class _Cycle:
 
     def _initial_sub_ccd(self) -> None:
         """The sub-detector superstar shape in force (the previous cycle's, else 0) and its value per
-        observation, ``obs_subccd`` (mag, part of m_const; all 0 at order 0)."""
+        observation, ``obs_subccd`` (mag, part of m_const; the scalar 0 at order 0)."""
         order = self.cfg.superstar_sub_ccd_order
         self.sub_order = order if self.inp.obs_uv is not None else 0
         nc = subccd.n_coeffs(self.sub_order)
@@ -219,9 +234,8 @@ class _Cycle:
             grid[:, :m, :m] = old
             self.sub_ccd = subccd.remove_centre(grid.reshape(self.superstar.size, nc), self.sub_order)
         self.sub_ccd_at_start = self.sub_ccd.copy() if self.sub_order > 0 else None
-        self.obs_basis = subccd.observation_basis(self.inp.obs_uv, self.sub_order) if self.sub_order > 0 else None
-        self.obs_subccd = subccd.evaluate(self.sub_ccd, self.ss_key, self.inp.obs_uv, self.sub_order,
-                                          self.obs_basis)
+        self.obs_subccd = (subccd.evaluate(self.sub_ccd, self.ss_key, self.inp.obs_uv, self.sub_order)
+                           if self.sub_order > 0 else 0.0)
 
     def _align_previous_vector(self, prev: FitState, std_p: np.ndarray) -> np.ndarray:
         lay = self.layout
@@ -240,8 +254,10 @@ class _Cycle:
         lay = self.layout
         return (p[lay.aper][band] + p[lay.aper2][band] * x) * x
 
-    def _m_const(self) -> np.ndarray:
-        return self.inp.obs_mag + self.inp.zp_ab + self.obs_subccd
+    def _m_const(self, idx) -> np.ndarray:
+        """m_const (mag) of the observations ``idx`` (index array, bool mask or slice)."""
+        sub = self.obs_subccd if np.ndim(self.obs_subccd) == 0 else self.obs_subccd[idx]
+        return self.inp.obs_mag[idx] + self.inp.zp_ab + sub
 
     def _data(self, sel: np.ndarray | None, sed_obs: np.ndarray) -> FitData:
         """FitData over the observations ``sel`` (None: all), with compact groups."""
@@ -251,8 +267,8 @@ class _Cycle:
         ug, g = np.unique(group, return_inverse=True)
         g = g.astype(np.int32)
         return FitData(
-            pair=self.obs_pair[idx], dsecz=self.dsecz[idx], weight=self.weight[idx], group=g,
-            m_const=self._m_const()[idx], sed_slope=sed_obs[idx], i10_std=inp.i10_std[self.obs_band[idx]],
+            pair=self.obs_pair[idx], dsecz=self._dsecz(idx), weight=self._weight(idx), group=g,
+            m_const=self._m_const(idx), sed_slope=sed_obs[idx], i10_std=inp.i10_std[self.obs_band[idx]],
             visit=inp.obs_visit[idx], band=self.obs_band[idx], aper_x=self.visit_aper_x[inp.obs_visit[idx]],
             chrom_key=self.chrom_key[idx], chrom_counts=self.chrom_counts, flat_key=self.ss_key[idx],
             flat_counts=self.flat_counts,
@@ -283,7 +299,7 @@ class _Cycle:
 
     def _means(self, m: np.ndarray, sel: np.ndarray):
         """Weighted means per (star, band) over ``sel``: (mean, var_of_mean, n) flat arrays."""
-        w = np.where(sel, self.weight, 0.0)
+        w = np.where(sel, self._weight(), 0.0)
         sw = np.bincount(self.group, w, minlength=self.n_groups)
         with np.errstate(invalid="ignore", divide="ignore"):
             mean = np.where(sw > 0, np.bincount(self.group, w * m, minlength=self.n_groups) / sw, np.nan)
@@ -297,7 +313,13 @@ class _Cycle:
         vanishing variance and an unbounded weight; sigma^2 + sigma_<m>^2 for the others."""
         eg = mean[self.group] - m
         vm = var_mean[self.group]
-        return eg, np.where(in_mean, np.maximum(self.err2 - vm, 0.5 * self.err2), self.err2 + vm)
+        err2 = self._err2()
+        var = err2 + vm
+        member = np.subtract(err2, vm, out=vm)
+        err2 *= 0.5
+        np.maximum(member, err2, out=member)
+        np.copyto(var, member, where=in_mean)
+        return eg, var
 
     # -- SED slopes, colours, star flags -----------------------------------------------------
     def _sed_and_colour(self) -> None:
@@ -496,6 +518,7 @@ class _Cycle:
             m = self._iterate_superstar(m)
             self.p_fit = self.p_fit.copy()
             self.p_fit[self.layout.flat] = self.superstar.reshape(-1)
+        self._model_cache = None  # free the all-observation model before the gray steps
         self.m = m
         sel = self._photometric_good()
         mean, var_mean, n_good = self._means(m, sel)
@@ -504,18 +527,19 @@ class _Cycle:
         gray_sel = (self._good_star_obs() & ~self.obs_reserved & ~self.obs_outlier & np.isfinite(eg)
                     & (n_good[self.group] >= np.where(sel, 2, 1))
                     & (egvar < cfg.ccd_gray_max_star_err ** 2))
-        tilings = n_good[self.group].astype(np.float64)
         npair = len(self.pair_visit)
         self.obs_gray_gradient = self._gray_gradient(eg, egvar, gray_sel)
-        eg = eg - self.obs_gray_gradient
-        gray_sel = gray_sel & ~self._detector_outliers(eg, egvar, gray_sel)
+        eg -= self.obs_gray_gradient
+        gray_sel &= ~self._detector_outliers(eg, egvar, gray_sel)
         idx = np.flatnonzero(gray_sel)
-        self.ccd = ccd_gray(self.obs_pair[idx], npair, eg[idx], egvar[idx], tilings[idx], self.delta[idx],
+        self.ccd = ccd_gray(self.obs_pair[idx], npair, eg[idx], egvar[idx],
+                            n_good[self.group[idx]].astype(np.float64), self.delta[idx],
                             cfg.min_star_per_ccd, cfg.max_ccd_gray_err)
+        del idx
         self.exp = exp_gray(self.pair_visit, self.nv, self.ccd, self.nd)
         for _ in range(SECONDARY_GRAY_PASSES):
             before = int(self.ccd.good.sum())
-            self.ccd = self._secondary_grays(m, n_good, gray_sel, eg, egvar, tilings)
+            self.ccd = self._secondary_grays(m, n_good, gray_sel, eg, egvar)
             if int(self.ccd.good.sum()) == before:
                 break
         good_any = self._good_star_obs() & ~self.obs_outlier
@@ -534,10 +558,8 @@ class _Cycle:
         # crunched star magnitudes use exactly the zero-points' gray
         self.sigma_fgcm, self.sigma_cal = np.zeros(self.nb), np.zeros(self.nb)
         self._zeropoints()
-        self.obs_zp_gray = self.zp.gray[inp.obs_visit, inp.obs_detector]
-        self.obs_zp_gray_var = self.zp.gray_var[inp.obs_visit, inp.obs_detector]
-        self.obs_zp_tilings = self.zp.tilings[inp.obs_visit, inp.obs_detector]
         self._sigmas(eg, egvar, sel)
+        del eg, egvar
         self._next_cuts()
         self._star_mags(m, sel)
         self._sigma_cal()
@@ -569,11 +591,12 @@ class _Cycle:
         slope of EGray on the focal-plane offsets within detectors (each detector's own mean removed,
         so a cloud's detector-to-detector patchiness does not enter), from all its selected stars.
         Subtracting it refers every detector gray to the detector centre. An addition to the reference,
-        whose sub-detector and focal-plane gray options serve the same end.
+        whose sub-detector and focal-plane gray options serve the same end. Without positions
+        (``obs_fp_offset`` None), the scalar 0.
         """
         off = self.inp.obs_fp_offset
         if off is None:
-            return np.zeros(self.inp.n_obs)
+            return 0.0
         known = np.isfinite(off).all(axis=1)
         idx = np.flatnonzero(sel & known & np.isfinite(eg))
         npair, nv = len(self.pair_visit), self.nv
@@ -594,7 +617,7 @@ class _Cycle:
         return np.where(known, gx[ov] * np.nan_to_num(off[:, 0]) + gy[ov] * np.nan_to_num(off[:, 1]), 0.0)
 
     def _secondary_grays(self, m: np.ndarray, n_good: np.ndarray, gray_sel: np.ndarray, eg: np.ndarray,
-                         egvar: np.ndarray, tilings: np.ndarray) -> CcdGray:
+                         egvar: np.ndarray) -> CcdGray:
         """Detector grays again for the detectors without a good one, adding stars that have no
         photometric observation in the band (an addition to the reference).
 
@@ -608,23 +631,31 @@ class _Cycle:
         cfg, ccd = self.cfg, self.ccd
         npair = len(self.pair_visit)
         pair_good = ccd.good[self.obs_pair]
+        err2 = self._err2()
         base = (self._good_star_obs() & ~self.obs_reserved & ~self.obs_outlier & (n_good[self.group] == 0)
-                & (self.err2 < cfg.ccd_gray_max_star_err ** 2))
+                & (err2 < cfg.ccd_gray_max_star_err ** 2))
         if not (base & ~pair_good).any():
             return ccd
         anchor = base & pair_good
-        w = np.where(anchor, 1.0 / (self.err2 + np.nan_to_num(ccd.err[self.obs_pair]) ** 2), 0.0)
+        w = np.where(anchor, 1.0 / (err2 + np.nan_to_num(ccd.err[self.obs_pair]) ** 2), 0.0)
         crunched = m + np.nan_to_num(ccd.gray[self.obs_pair]) + self.obs_gray_gradient
         mean2, var2, n2 = self._weighted_group_mean(crunched, w)
+        del crunched, w, anchor
         extra = base & ~pair_good & (n2[self.group] > 0)
+        del base
         eg2 = mean2[self.group] - m - self.obs_gray_gradient
-        var_eg2 = self.err2 + var2[self.group]
+        var_eg2 = err2 + var2[self.group]
+        del err2
         extra &= np.isfinite(eg2) & (var_eg2 < cfg.ccd_gray_max_star_err ** 2)
         use = (gray_sel | extra) & ~pair_good
         idx = np.flatnonzero(use)
-        values = np.where(extra, eg2, eg)[idx]
-        variances = np.where(extra, var_eg2, egvar)[idx]
-        til = np.where(extra, n2[self.group], tilings)[idx].astype(np.float64)
+        del use, pair_good
+        extra = extra[idx]
+        values = np.where(extra, eg2[idx], eg[idx])
+        variances = np.where(extra, var_eg2[idx], egvar[idx])
+        del eg2, var_eg2
+        group = self.group[idx]
+        til = np.where(extra, n2[group], n_good[group]).astype(np.float64)
         new = ccd_gray(self.obs_pair[idx], npair, values, variances, til, self.delta[idx], cfg.min_star_per_ccd,
                        cfg.max_ccd_gray_err)
         take = ~ccd.good & new.good
@@ -655,6 +686,8 @@ class _Cycle:
         if chromatic:
             _, (_, _, _, i10, obs_shift) = self._model(self.sed_obs).magnitudes(self.p_fit)
             response = MC * self.sed_obs / (1.0 + self.sed_obs * (i10 + obs_shift))
+            del i10, obs_shift
+        self._model_cache = None  # the all-observation model is not needed again in this cycle
         for _ in range(cfg.superstar_iterations):
             sel = self._photometric_good()
             mean, var_mean, n_good = self._means(m, sel)
@@ -662,22 +695,25 @@ class _Cycle:
             use = (sel & ~self.obs_reserved & np.isfinite(eg) & (n_good[self.group] >= 2)
                    & (egvar < cfg.ccd_gray_max_star_err ** 2))
             idx = np.flatnonzero(use)
-            eg_use = eg[idx]
+            eg_use, var_use = eg[idx], egvar[idx]
+            del sel, eg, egvar, use
             change = 0.0
             if chromatic:
                 # the shift per (filter, detector) with its gray partner, then the gray per epoch again
                 _, b, _, _, _ = superstar_chromaticity_update(
-                    self.chrom_key[idx], nc, eg_use, egvar[idx], response[idx], shift,
+                    self.chrom_key[idx], nc, eg_use, var_use, response[idx], shift,
                     cfg.ccd_chromaticity_prior_nm, cfg.superstar_sigma_clip)
                 d_shift = pinned(b.reshape(self.nf, self.nd), self.chrom_counts.reshape(self.nf, self.nd)).reshape(-1)
                 shift = shift + d_shift
-                m = m + response * d_shift[self.chrom_key]
-                eg_use = eg_use - (response * d_shift[self.chrom_key])[idx]
+                dm = response * d_shift[self.chrom_key]
+                m += dm
+                eg_use = eg_use - dm[idx]
+                del dm
                 change = np.max(np.abs(d_shift)) * 1e-3
-            new, err, n, clipped = superstar_update(self.ss_key[idx], nk, eg_use, egvar[idx], flat,
+            new, err, n, clipped = superstar_update(self.ss_key[idx], nk, eg_use, var_use, flat,
                                                     cfg.superstar_sigma_clip)
             delta = self._zero_mean_per_filter(new - flat)
-            m = m + delta[self.ss_key]
+            m += delta[self.ss_key]
             change = max(change, np.max(np.abs(delta)))
             flat = flat + delta
             # not in a cycle with the atmosphere frozen: its photometric set still holds clouded visits
@@ -685,12 +721,11 @@ class _Cycle:
             # seed 2 of the small tract, shapes from cycle 0 cost 10 % of the cloud rejection
             if self.sub_order > 0 and not self.atm_frozen:
                 d_shape, _, _ = subccd.fit_shape(
-                    self.ss_key[idx], nk, self.inp.obs_uv[idx], eg_use - delta[self.ss_key[idx]], egvar[idx],
-                    self.sub_order, cfg.superstar_sub_ccd_triangular, cfg.superstar_sigma_clip, self.obs_basis[idx],
-                    clipped)
-                d_obs = subccd.evaluate(d_shape, self.ss_key, self.inp.obs_uv, self.sub_order, self.obs_basis)
-                m = m + d_obs
-                self.obs_subccd = self.obs_subccd + d_obs
+                    self.ss_key[idx], nk, self.inp.obs_uv[idx], eg_use - delta[self.ss_key[idx]], var_use,
+                    self.sub_order, cfg.superstar_sub_ccd_triangular, cfg.superstar_sigma_clip, outlier=clipped)
+                d_obs = subccd.evaluate(d_shape, self.ss_key, self.inp.obs_uv, self.sub_order)
+                m += d_obs
+                self.obs_subccd += d_obs
                 self.sub_ccd = self.sub_ccd + d_shape
                 change = max(change, float(np.max(np.abs(d_obs[idx]), initial=0.0)))
             self.superstar_err, self.superstar_n = err, n
@@ -718,9 +753,9 @@ class _Cycle:
         self.sigma_fgcm = np.full(self.nb, np.nan)
         self.repeatability = np.full(self.nb, np.nan)
         self.crunched_rep = np.full(self.nb, np.nan)
-        gray_obs = self.obs_zp_gray
-        mc = self.m + gray_obs
-        csel = sel & np.isfinite(gray_obs)
+        mc = self.zp.gray[self.inp.obs_visit, self.inp.obs_detector]
+        csel = sel & np.isfinite(mc)
+        mc += self.m
         cmean, cvar, _ = self._means(np.where(csel, mc, 0.0), csel)
         ceg, cegvar = self._egray(mc, cmean, cvar, csel)
         self.crunched = (mc, cmean, csel)
@@ -766,15 +801,17 @@ class _Cycle:
         inp, cfg = self.inp, self.cfg
         mc, cmean, csel = self.crunched
         self.sigma_cal = np.full(self.nb, np.nan)
-        gray_var = self.obs_zp_gray_var
-        til = self.obs_zp_tilings
+        ov, od = inp.obs_visit, inp.obs_detector
+        cand = np.flatnonzero(csel & self.obs_reserved)
+        cand = cand[self.zp.tilings[ov[cand], od[cand]] >= 2]
         for b in range(self.nb):
-            use = np.flatnonzero(csel & self.obs_reserved & (self.obs_band == b) & (til >= 2))
+            use = cand[self.obs_band[cand] == b]
             if len(use) < 10:
                 continue
             ustar, star = np.unique(inp.obs_star[use], return_inverse=True)
             resid = mc[use] - cmean[self.group[use]]
-            term = self.sigma_fgcm[b] ** 2 / np.maximum(til[use] - 1, 1) + gray_var[use]
+            til = self.zp.tilings[ov[use], od[use]]
+            term = self.sigma_fgcm[b] ** 2 / np.maximum(til - 1, 1) + self.zp.gray_var[ov[use], od[use]]
             star_mag = self.mag_std[ustar, b]
             self.sigma_cal[b] = sigma_cal(star, resid, inp.obs_err[use] ** 2, star_mag, term,
                                           tuple(cfg.sigma_cal_range), tuple(cfg.sigma_cal_fit_percentile))

@@ -126,12 +126,24 @@ def _pair_integrals_analytic(passbands, filter_idx, detector_idx, secz_ref, pmb,
 
 
 def obs_integrals(pi: PairIntegrals, pair: np.ndarray, dsecz: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """I0 and I10 = I1 / I0 (nm) per observation from its pair and its sec z offset."""
-    i0 = pi.i0[pair] + pi.s0[pair] * dsecz
-    i1 = pi.i1[pair] + pi.s1[pair] * dsecz
-    return i0, i1 / i0
+    """I0 and I10 = I1 / I0 (nm) per observation from its pair and its sec z offset (computed in place:
+    two observation arrays and one temporary)."""
+    i0 = pi.s0[pair]
+    i0 *= dsecz
+    i0 += pi.i0[pair]
+    i10 = pi.s1[pair]
+    i10 *= dsecz
+    i10 += pi.i1[pair]
+    i10 /= i0
+    return i0, i10
 
 
 def chromatic_correction(sed_slope: np.ndarray, i10: np.ndarray, i10_std: np.ndarray) -> np.ndarray:
-    """delta_std = 2.5 log10[(1 + F' I10) / (1 + F' I10_std)], mag (F' in 1/nm, I10 in nm)."""
-    return MC * (np.log1p(sed_slope * i10) - np.log1p(sed_slope * i10_std))
+    """delta_std = 2.5 log10[(1 + F' I10) / (1 + F' I10_std)], mag (F' in 1/nm, I10 in nm); computed in
+    place (two observation arrays)."""
+    delta = np.log1p(np.multiply(sed_slope, i10))
+    ref = np.log1p(np.multiply(sed_slope, i10_std))
+    delta -= ref
+    del ref
+    delta *= MC
+    return delta

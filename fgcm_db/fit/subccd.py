@@ -26,6 +26,9 @@ from .stats import mad_outliers
 
 #: observations per fitted coefficient a key needs for its shape (FGCM_ALGORITHM.md 3.5)
 MIN_OBS_PER_COEFF = 10
+#: observations per block in :func:`evaluate`: bounds its (n, (order+1)^2) temporaries (32 MB per
+#: coefficient) instead of materialising them for every observation
+EVALUATE_BLOCK = 1 << 22
 
 
 def n_coeffs(order: int) -> int:
@@ -67,20 +70,21 @@ def observation_basis(uv: np.ndarray, order: int) -> np.ndarray:
     return basis(u, v, order) * known[:, None]
 
 
-def evaluate(coeffs: np.ndarray, key: np.ndarray, uv: np.ndarray | None, order: int,
-             obs_basis: np.ndarray | None = None) -> np.ndarray:
+def evaluate(coeffs: np.ndarray, key: np.ndarray, uv: np.ndarray | None, order: int) -> np.ndarray:
     """S per observation (mag) from ``coeffs`` (n_keys, ncoef) at its key and (u, v); 0 where the
-    position is unknown (NaN) or there are no positions. ``obs_basis``: :func:`observation_basis` of
-    ``uv``, when already computed."""
+    position is unknown (NaN) or there are no positions. Evaluated in blocks of ``EVALUATE_BLOCK``
+    observations (each row's sum is the same in any block)."""
     if uv is None or order == 0:
         return np.zeros(len(key))
-    b = observation_basis(uv, order) if obs_basis is None else obs_basis
-    return np.einsum("ij,ij->i", b, coeffs[key])
+    out = np.empty(len(key))
+    for start in range(0, len(key), EVALUATE_BLOCK):
+        block = slice(start, start + EVALUATE_BLOCK)
+        out[block] = np.einsum("ij,ij->i", observation_basis(uv[block], order), coeffs[key[block]])
+    return out
 
 
 def fit_shape(key: np.ndarray, n_keys: int, uv: np.ndarray, resid: np.ndarray, var: np.ndarray, order: int,
-              triangular: bool, sigma_clip: float, obs_basis: np.ndarray | None = None,
-              outlier: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+              triangular: bool, sigma_clip: float, outlier: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Shape increment per key from residuals (mag) at positions ``uv``.
 
     Per key, after a MAD clip of ``resid`` (``sigma_clip`` in sigma units), the weighted (1/var) linear
@@ -91,7 +95,7 @@ def fit_shape(key: np.ndarray, n_keys: int, uv: np.ndarray, resid: np.ndarray, v
     ----------
     key : per observation, index of its (epoch, filter, detector); uv : (n, 2) normalised coordinates
     (rows with NaN are left out); resid, var : mag, mag^2; order, triangular : the polynomial;
-    obs_basis : :func:`observation_basis` of ``uv``, when already computed; outlier : the clip's
+    outlier : the clip's
     result when already known (bool per observation; the superstar's clip of the same residuals up to
     a constant per key is the same clip), else None to clip here.
 
@@ -109,8 +113,7 @@ def fit_shape(key: np.ndarray, n_keys: int, uv: np.ndarray, resid: np.ndarray, v
         outlier[idx[mad_outliers(key[idx], resid[idx], n_keys, sigma_clip)]] = True
     idx = np.flatnonzero(known & ~outlier)
     k, w, r = key[idx], 1.0 / var[idx], resid[idx]
-    b = (basis(uv[idx, 0].astype(np.float64), uv[idx, 1].astype(np.float64), order) if obs_basis is None
-         else obs_basis[idx])[:, mask]
+    b = basis(uv[idx, 0].astype(np.float64), uv[idx, 1].astype(np.float64), order)[:, mask]
     m = b.shape[1]
     normal = np.empty((n_keys, m, m))
     for a in range(m):
