@@ -160,8 +160,8 @@ def test_exported_photo_calib_applied_to_raw_fluxes_reproduces_std_star_mags(cal
     """calibrate_flux on the exported parquet and the raw apFlux_12_0 counts (local background
     subtracted, as configured) of a star's observations, averaged like the fit averages them, gives the
     std_stars magnitude. Stars whose photometric observations are exactly those the fit used
-    (count == star_mags.n_good) and agree within their errors (not variables) are compared; flat-SED stars directly, the others with the chromatic
-    correction from their SED slope."""
+    (count == star_mags.n_good) and agree within their errors (not variables) are compared; flat-SED
+    stars directly, the others with the chromatic correction from their SED slope."""
     db, result = calibrated
     run_export(db, tmp_path, tables=["photo_calib", "std_stars"])
     obs = _sql(db, """

@@ -84,7 +84,8 @@ def evaluate(coeffs: np.ndarray, key: np.ndarray, uv: np.ndarray | None, order: 
 
 
 def fit_shape(key: np.ndarray, n_keys: int, uv: np.ndarray, resid: np.ndarray, var: np.ndarray, order: int,
-              triangular: bool, sigma_clip: float, outlier: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+              triangular: bool, sigma_clip: float,
+              outlier: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Shape increment per key from residuals (mag) at positions ``uv``.
 
     Per key, after a MAD clip of ``resid`` (``sigma_clip`` in sigma units), the weighted (1/var) linear
@@ -95,9 +96,8 @@ def fit_shape(key: np.ndarray, n_keys: int, uv: np.ndarray, resid: np.ndarray, v
     ----------
     key : per observation, index of its (epoch, filter, detector); uv : (n, 2) normalised coordinates
     (rows with NaN are left out); resid, var : mag, mag^2; order, triangular : the polynomial;
-    outlier : the clip's
-    result when already known (bool per observation; the superstar's clip of the same residuals up to
-    a constant per key is the same clip), else None to clip here.
+    outlier : the clip's result when already known (bool per observation; the superstar's clip of the
+    same residuals up to a constant per key is the same clip), else None to clip here.
 
     Returns
     -------
