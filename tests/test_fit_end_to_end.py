@@ -46,32 +46,32 @@ def small_fit_no_chromatic(small_tract, tmp_path_factory):  # noqa: F811
 
 
 # -- acceptance (issue 6) ------------------------------------------------------------------------
-@pytest.mark.xfail(strict=False, reason="not robust: seed 1 g 1.83, r 1.88, i 1.44, z 1.68 mmag (passes), seed 2 "
-                                        "g 3.5, r 2.4, i 2.1, z 3.4 (chromaticity estimates; clouds taken for "
+@pytest.mark.xfail(strict=False, reason="not robust: seed 1 g 1.93, r 1.93, i 1.78, z 1.62 mmag (passes), seed 2 "
+                                        "g 3.4, r 2.4, i 2.0, z 3.5 (chromaticity estimates; clouds taken for "
                                         "atmosphere on cloudy nights); see README, The FGCM fit, Measured")
 def test_small_photometric_zeropoints_within_2mmag_rms_of_truth(small_fit):
     assert max(small_fit.phot_zp_rms.values()) <= 0.002, small_fit.phot_zp_rms
 
 
-@pytest.mark.xfail(strict=False, reason="not robust: seed 1 g 2.7, r 2.4, i 2.2, z 2.8 mmag (passes), seed 2 g 4.4, "
-                                        "r 2.9, i 2.4, z 4.5 (misclassified cloudy visits); see README, The FGCM fit, Measured")
+@pytest.mark.xfail(strict=False, reason="not robust: seed 1 g 2.6, r 2.3, i 2.4, z 2.6 mmag (passes), seed 2 g 4.2, "
+                                        "r 2.9, i 2.3, z 4.5 (misclassified cloudy visits); see README, The FGCM fit, Measured")
 def test_small_all_calibrated_zeropoints_within_4mmag_rms_of_truth(small_fit):
     assert max(small_fit.all_zp_rms.values()) <= 0.004, small_fit.all_zp_rms
 
 
-@pytest.mark.xfail(strict=True, reason="measured 2.4-3.9 mmag rms (z 3.9; seed 2 2.7-4.4): stars with 1-3 "
+@pytest.mark.xfail(strict=True, reason="measured 2.4-3.8 mmag rms (z 3.8; seed 2 2.6-4.4): stars with 1-3 "
                                        "photometric observations are noise-limited; see README, The FGCM fit, Measured")
 def test_small_bright_star_magnitudes_within_3mmag_rms_of_truth(small_fit):
     assert max(small_fit.star_rms.values()) <= 0.003, small_fit.star_rms
 
 
-@pytest.mark.xfail(strict=False, reason="not robust: seed 1 g -0.40, r 0.13, i 0.06, z -0.39 mmag/mag (passes), "
-                                        "seed 2 g -1.2 (fewer photometric g visits); see README, The FGCM fit, Measured")
+@pytest.mark.xfail(strict=False, reason="not robust: seed 1 g -0.45, r 0.10, i -0.03, z -0.54 mmag/mag (passes), "
+                                        "seed 2 g -1.7 (fewer photometric g visits); see README, The FGCM fit, Measured")
 def test_small_colour_residual_slope_within_1mmag_per_mag(small_fit):
     assert max(abs(s) for s in small_fit.colour_slope.values()) <= 0.001, small_fit.colour_slope
 
 
-@pytest.mark.xfail(strict=True, reason="PWV off by 0.17-2.5 mm (4 of 7 nights > 0.5 mm; seed 2 up to 3.1): with "
+@pytest.mark.xfail(strict=True, reason="PWV off by 0.25-2.4 mm (6 of 8 nights > 0.5 mm; seed 2 up to 2.1): with "
                                        "~3 visits per band a night it trades against tau, alpha and ozone; see README, "
                                        "The FGCM fit, Measured")
 def test_small_nightly_pwv_within_half_mm(small_fit):
@@ -84,9 +84,9 @@ def test_small_nightly_tau_within_0p01(small_fit):
     assert max(small_fit.tau_err.values()) <= 0.01, small_fit.tau_err
 
 
-@pytest.mark.xfail(strict=True, reason="measured 89% kept, 100% rejected (seed 2: 88%, 88%): clear visits on "
-                                       "mostly cloudy nights (< 3 of them left), clouds taken for atmosphere; see README, "
-                                       "The FGCM fit, Measured")
+@pytest.mark.xfail(strict=False, reason="not robust: seed 1 97% kept, 97% rejected (passes), seed 2 88%, 88%: "
+                                        "clear visits on mostly cloudy nights, clouds taken for atmosphere; see README, "
+                                        "The FGCM fit, Measured")
 def test_small_photometric_classification_95_percent_both_ways(small_fit):
     assert small_fit.photometric_kept >= 0.95 and small_fit.cloudy_rejected >= 0.95
 
@@ -110,8 +110,9 @@ def test_small_zeropoints_and_stars_hold_the_levels_reached(small_fit):
     assert max(small_fit.all_zp_rms.values()) <= 0.004, small_fit.all_zp_rms
     assert max(small_fit.star_rms.values()) <= 0.005, small_fit.star_rms
     # kept: 0.92 before the simulator's cosmic-ray flags and the cross-band cloud rule, 0.89 after (clear
-    # visits of mostly cloudy nights); rejected rose from 0.92 to 1.00 with the same change
-    assert small_fit.photometric_kept >= 0.88 and small_fit.cloudy_rejected >= 0.95
+    # visits of mostly cloudy nights), 0.97 once a clouded night's too-positive visits became its clear
+    # reference and unfitted nights went back to the standard atmosphere (rejected 1.00 -> 0.97)
+    assert small_fit.photometric_kept >= 0.95 and small_fit.cloudy_rejected >= 0.95
 
 
 def test_same_inputs_give_the_same_zeropoints_to_1e9_mag(tiny_tract, tmp_path):  # noqa: F811

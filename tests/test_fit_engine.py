@@ -97,3 +97,27 @@ def test_the_engine_is_deterministic(survey, fitted):
     a, b = again[-1].zeropoints.zp, first[-1].zeropoints.zp
     assert np.array_equal(np.isfinite(a), np.isfinite(b))
     assert np.nanmax(np.abs(a - b)) <= 1e-9
+
+
+def test_a_night_left_out_of_a_warm_started_fit_goes_back_to_the_standard_atmosphere(survey, fitted):
+    """Cycle 2 starts from cycle 1's atmosphere, except on nights it does not fit: there the previous
+    values were fitted to visits since rejected (often the clouds they absorbed), so they go back to
+    the standard atmosphere instead of holding the night's clear visits' grays away from zero."""
+    import dataclasses
+
+    inp, _ = survey
+    prev = fitted[1].state
+    lay = fitted[1].layout
+    night = 0
+    gray = prev.exp_gray.copy()
+    gray[fitted[1].visit_night == night] = -1.0  # every visit of the night under thick cloud
+    at_night = np.array([lay.atm(k).start + night for k in range(6)])
+    lower, upper = lay.bounds(inp.std)
+    p = prev.p.copy()
+    p[at_night] = lower[at_night] + 0.9 * (upper[at_night] - lower[at_night])  # far from the standard
+    out = run_cycle(inp, CONFIG, 2, dataclasses.replace(prev, exp_gray=gray, p=p))
+    std = lay.standard_vector(inp.std)
+    assert not out.free[at_night].any()
+    assert np.allclose(out.state.p[at_night], std[at_night], rtol=0, atol=1e-12)
+    others = np.arange(lay.n_nights) != night
+    assert out.free[lay.atm(4)][others].all()  # the other nights are fitted as before

@@ -75,8 +75,9 @@ def test_a_too_bright_visit_makes_its_night_and_band_measured_from_it():
     gray = np.array([0.0, -0.001, 0.06, 0.0, -0.002])
     night = np.array([0, 0, 0, 1, 1])
     band = np.array([0, 0, 0, 0, 0])
-    off = night_gray_offset(gray, night, band, 2, 1, np.full(5, 0.02))
+    off, clouded = night_gray_offset(gray, night, band, 2, 1, np.full(5, 0.02))
     assert list(off) == [0.06, 0.06, 0.06, 0.0, 0.0]
+    assert not clouded.any()  # one band only: the too-bright visit keeps its flag
 
 
 def test_two_too_bright_bands_make_the_night_s_other_bands_measured_from_the_smaller_offset():
@@ -85,8 +86,10 @@ def test_two_too_bright_bands_make_the_night_s_other_bands_measured_from_the_sma
     gray = np.array([0.03, 0.0, -0.001, 0.004, 0.04, 0.0, 0.0, 0.03])
     night = np.array([0, 0, 0, 0, 0, 1, 1, 1])
     band = np.array([0, 1, 1, 1, 2, 1, 1, 3])
-    off = night_gray_offset(gray, night, band, 2, 4, np.full(8, 0.02))
+    off, clouded = night_gray_offset(gray, night, band, 2, 4, np.full(8, 0.02))
     assert list(off) == [0.03, 0.03, 0.03, 0.03, 0.04, 0.0, 0.0, 0.03]
+    # night 0's too-bright g and i visits are its clear reference (gray - offset = 0), night 1's z is not
+    assert list(clouded) == [True] * 5 + [False] * 3
 
 
 def test_zero_point_flags_follow_the_exposure_flags():

@@ -91,10 +91,13 @@ def select_exposures(exp: ExpGray, n_stars_any: np.ndarray, low_cut: np.ndarray,
 
 
 def night_gray_offset(gray: np.ndarray, visit_night: np.ndarray, visit_band: np.ndarray, n_nights: int,
-                      n_bands: int, high_cut: np.ndarray) -> np.ndarray:
-    """Per visit, the gray its photometric cut is measured from (mag): the brightest exposure gray of its
-    (night, band) when that one is above the high cut; else, when at least two other bands of the night
-    have such a too-positive visit, the smallest of their brightest grays; else 0.
+                      n_bands: int, high_cut: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per visit, the gray its photometric cut is measured from (mag), and whether its night shows
+    clouds in two or more bands (bool).
+
+    The offset is the brightest exposure gray of the visit's (night, band) when that one is above the
+    high cut; else, when at least two other bands of the night have such a too-positive visit, the
+    smallest of their brightest grays; else 0.
 
     Clouds only make stars fainter, so on a night whose fitted atmosphere is right the clear visits
     sit at gray ~0 and cloudy ones below. A visit brighter than its stars' means by more than the high
@@ -102,8 +105,10 @@ def night_gray_offset(gray: np.ndarray, visit_night: np.ndarray, visit_band: np.
     at ~0 and the clear one above; measuring the others from the brightest catches them. Clouds are
     gray, so a model made too opaque by them is too opaque in every band: when two or more bands agree
     (one band alone may be a chromatic error, e.g. water vapour in z), a band with no clear visit that
-    night is measured from their smallest offset. (An addition to the reference, which only flags the
-    too-positive visit.)
+    night is measured from their smallest offset, and the too-positive visits themselves are the
+    night's clear reference (the caller keeps them photometric, so that the next fit, without the
+    absorbed clouds, brings the model back to them). A single band's too-positive visit keeps its
+    flag. (An addition to the reference, which only flags the too-positive visit.)
     """
     key = visit_night * n_bands + visit_band
     best = np.full(n_nights * n_bands, -np.inf)
@@ -114,9 +119,9 @@ def night_gray_offset(gray: np.ndarray, visit_night: np.ndarray, visit_band: np.
     band_offset = np.full(n_nights * n_bands, np.inf)
     band_offset[key[too_positive]] = brightest[too_positive]
     band_offset = band_offset.reshape(n_nights, n_bands)
-    n_bands_positive = np.isfinite(band_offset).sum(axis=1)
-    night_offset = np.where(n_bands_positive >= 2, band_offset.min(axis=1), 0.0)
-    return np.where(too_positive, brightest, night_offset[visit_night])
+    clouded_night = np.isfinite(band_offset).sum(axis=1) >= 2
+    night_offset = np.where(clouded_night, band_offset.min(axis=1), 0.0)
+    return np.where(too_positive, brightest, night_offset[visit_night]), clouded_night[visit_night]
 
 
 def auto_var_cut(rms: np.ndarray, old: float, nsig: float, only_tighten: bool) -> float:
