@@ -468,8 +468,8 @@ class _Cycle:
             # reference's reset does: its previous values were fitted to a selection that has since
             # lost that night's clear visits (its clouds are often what the fit absorbed), and they
             # would hold its clear visits' grays away from zero for good
-            for k in range(6):
-                p0[lay.atm(k)] = np.where(self.night_ok, p0[lay.atm(k)], self.std_p[lay.atm(k)])
+            atm = slice(0, 6 * lay.n_nights)
+            p0[atm] = np.where(np.tile(self.night_ok, 6), p0[atm], self.std_p[atm])
         free = np.zeros(lay.size, dtype=bool)
         self.atm_frozen = self.cycle == 0 and cfg.freeze_std_atmosphere_cycle0 and not self.final
         if not self.final and sel.any():
