@@ -85,7 +85,7 @@ MODEL_SOURCE = "model throughput"
 TRANSMISSION_STEP_NM = 1.0
 
 #: star flags that keep a star out of std_stars (FGCM_ALGORITHM.md 8.3)
-_STAR_BAD_BITS = fit_flags.STAR_TOO_FEW_OBS | fit_flags.STAR_BAD_COLOR
+_STAR_BAD_BITS = fit_flags.STAR_TOO_FEW_OBS | fit_flags.STAR_BAD_COLOR | fit_flags.STAR_VARIABLE
 
 
 def flag_names(flag: int) -> list[str]:
@@ -220,7 +220,7 @@ def _ensure_band_columns(db: Database, bands: Sequence[str]) -> None:
 def std_stars_insert_sql(bands: Sequence[str]) -> str:
     """The INSERT of std_stars for ``bands``: one row per calibration star, three columns per band.
 
-    Reads star_flags (stars without the too-few-observations / bad-colour bits), stars (position),
+    Reads star_flags (stars without the too-few-observations / bad-colour / variable bits), stars (position),
     star_mags (per band) and the registered frame products_offsets; parameters $run_id, $cycle, $tract.
     """
     m, f, s, o = "m", "f", "s", "o"

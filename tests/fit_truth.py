@@ -10,6 +10,8 @@ import duckdb
 import numpy as np
 import polars as pl
 
+from fgcm_db.fit import flags as F
+
 
 @dataclasses.dataclass
 class FitAccuracy:
@@ -22,6 +24,9 @@ class FitAccuracy:
     pwv_err, tau_err : per night with >= 5 photometric visits, |fitted - true| nightly mean (mm, 1).
     photometric_kept : fraction of truth-photometric visits classified photometric (all bands).
     cloudy_rejected : fraction of visits with > 20 mmag cloud classified non-photometric.
+    variables_flagged : fraction flagged VARIABLE of the bright (< 20 mag) variables of >= 0.05 mag
+    semi-amplitude among the stars the fit used (no too-few-observations or bad-colour flag).
+    constant_flagged : number of non-variable stars flagged VARIABLE.
     zeropoints : the joined zero-point table (for determinism checks).
     """
 
@@ -33,6 +38,8 @@ class FitAccuracy:
     tau_err: dict
     photometric_kept: float
     cloudy_rejected: float
+    variables_flagged: float
+    constant_flagged: int
     zeropoints: pl.DataFrame
 
 
@@ -74,6 +81,14 @@ def fit_accuracy(db: Path, sim: Path, run_id: int, cycle: int) -> FitAccuracy:
         star_rms[band] = float(np.sqrt(np.mean(r ** 2)))
         slope[band] = float(np.polyfit(sb["color_gi"].to_numpy(), r, 1)[0])
 
+    flags = (_q(con, "SELECT star_id, flag FROM star_flags WHERE run_id = $run_id AND cycle = $cycle", key)
+             .join(star_object, on="star_id").join(truth_stars, on="object_id")
+             .filter(pl.col("flag") & (F.STAR_TOO_FEW_OBS | F.STAR_BAD_COLOR) == 0)
+             .with_columns(((pl.col("flag") & F.STAR_VARIABLE) != 0).alias("flagged")))
+    bright_var = flags.filter(pl.col("variable") & (pl.col("mag_ref") < 20.0) & (pl.col("var_amp") >= 0.05))
+    variables_flagged = float(bright_var["flagged"].mean())
+    constant_flagged = int(flags.filter(~pl.col("variable") & pl.col("flagged")).height)
+
     truth_visits = pl.read_parquet(sim / "truth" / "visits.parquet")
     exp = _q(con, "SELECT visit, night, photometric FROM exp_gray WHERE run_id = $run_id AND cycle = $cycle", key)
     v = exp.join(truth_visits.select("visit", pl.col("photometric").alias("truth_phot"), "cloud_mag", "pwv", "tau"),
@@ -87,7 +102,8 @@ def fit_accuracy(db: Path, sim: Path, run_id: int, cycle: int) -> FitAccuracy:
     pwv_err = dict(zip(n["night"].to_list(), (n["pwv_mean"] - n["pwv_true"]).abs().to_list()))
     tau_err = dict(zip(n["night"].to_list(), (n["tau_mean"] - n["tau_true"]).abs().to_list()))
     con.close()
-    return FitAccuracy(phot_rms, all_rms, star_rms, slope, pwv_err, tau_err, kept, rejected, zp)
+    return FitAccuracy(phot_rms, all_rms, star_rms, slope, pwv_err, tau_err, kept, rejected, variables_flagged,
+                       constant_flagged, zp)
 
 
 def within_detector_slopes(db: Path, sim: Path, result, min_obs: int = 30) -> tuple[float, float]:

@@ -15,6 +15,7 @@ from fgcm_db.fit.params import ParamLayout, StandardAtmosphere, pinned, pinned_g
 from fgcm_db.fit.sed import boundary_term, default_rules, fill_median
 from fgcm_db.fit.stats import gaussian_fit, group_median, mad_outliers
 from fgcm_db.fit.superstar import superstar_chromaticity_update
+from fgcm_db.fit.variability import variable_stars
 from fgcm_db.fit.zeropoints import compose, zeropoint_flags
 
 
@@ -210,3 +211,29 @@ def test_joint_superstar_and_chromaticity_update_recovers_offset_and_shift_per_d
     _, b_prior, _, _, _ = superstar_chromaticity_update(key, n_keys, egray, np.full(n, 1e-6), response,
                                                         np.full(n_keys, 0.5), 0.01, 5.0)
     assert np.all(np.abs(0.5 + b_prior) < np.abs(0.5 + b) + 1e-12)
+
+
+def test_variable_stars_are_flagged_and_constant_ones_are_not():
+    """2000 constant stars and 40 sinusoidal variables in 3 bands, 8 observations per band, 5-20 mmag
+    errors: every variable of semi-amplitude >= 0.08 mag (4x the largest error) is flagged, no constant
+    star is, and a star variable in one band only is not flagged when two bands are required. (At 0.03
+    mag, below the errors' reach in 8 points, chi-square ~20 against a 5-sigma limit of 45 for 7 degrees
+    of freedom: not expected to be found.)"""
+    rng = np.random.default_rng(5)
+    n_const, n_var, n_bands, n_obs = 2000, 40, 3, 8
+    n_stars = n_const + n_var + 1
+    star = np.repeat(np.arange(n_stars), n_bands * n_obs)
+    band = np.tile(np.repeat(np.arange(n_bands), n_obs), n_stars)
+    err = rng.uniform(0.005, 0.02, star.size)
+    amp = np.zeros(n_stars)
+    amp[n_const:n_const + n_var] = np.geomspace(0.08, 0.3, n_var)
+    phase = rng.uniform(0, 2 * np.pi, star.size)
+    mag = 20.0 + amp[star] * np.sin(phase) + rng.normal(0, 1, star.size) * err
+    one_band = (star == n_stars - 1) & (band == 0)
+    mag[one_band] += 0.2 * np.sin(phase[one_band])
+    sigma_fgcm = 0.003
+    variable = variable_stars(star * n_bands + band, n_stars, n_bands, mag, err ** 2 + sigma_fgcm ** 2, 5.0, 2)
+    assert variable[n_const:n_const + n_var].all()
+    assert not variable[:n_const].any()
+    assert not variable[-1]
+    assert variable_stars(star * n_bands + band, n_stars, n_bands, mag, err ** 2 + sigma_fgcm ** 2, 5.0, 1)[-1]

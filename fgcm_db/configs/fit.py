@@ -53,6 +53,13 @@ class FitConfig:
     max_ccd_gray_err: float = 0.05
     #: largest observation error (sigma, not variance: FGCM_ALGORITHM 15.5 fixed) used in grays, mag.
     ccd_gray_max_star_err: float = 0.10
+    #: variable stars: a star whose photometric-visit light curve departs from a constant at this
+    #: significance (Gaussian sigma, chi-square over its observations with sigma_FGCM added) in
+    #: ``variable_min_bands`` bands is flagged VARIABLE from the next cycle on; 0 = no flagging (the
+    #: reference's setting). See fgcm_db.fit.variability.
+    variable_nsigma: float = 5.0
+    #: bands in which a star must fail the variability test.
+    variable_min_bands: int = 2
     #: cycle 0: observations within this of a star's brightest one form its initial mean, mag.
     bright_obs_gray_max: float = 0.15
     #: cycle 0: visits with an initial exposure gray below this are not photometric, mag.
@@ -180,6 +187,8 @@ class FitConfig:
              "must be 'exposure' or 'detector'")
         need(self.superstar_iterations >= 1, "superstar_iterations", "must be >= 1")
         need(0 <= self.superstar_sub_ccd_order <= 4, "superstar_sub_ccd_order", "must be 0..4")
+        need(self.variable_nsigma >= 0, "variable_nsigma", "must be >= 0 (0 = no flagging)")
+        need(self.variable_min_bands >= 1, "variable_min_bands", "must be >= 1")
         need(self.min_star_per_ccd >= 3, "min_star_per_ccd", "must be >= 3")
         for band, terms in self.sed_terms.items():
             need(all(t.count("-") == 1 for t in terms), "sed_terms", f"band {band}: terms are band pairs like 'g-r'")

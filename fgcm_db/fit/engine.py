@@ -44,6 +44,7 @@ from .sed import default_rules, derive_coefficients, fill_median, sed_slopes
 from .sigma import repeatability_and_sigma_fgcm, sigma_cal
 from .stats import group_median, mad_outliers
 from .superstar import superstar_chromaticity_update, superstar_update
+from .variability import variable_stars
 from .zeropoints import ZeroPoints, compose, zeropoint_flags
 
 log = logging.getLogger(__name__)
@@ -337,6 +338,7 @@ class _Cycle:
         self.star_flag = np.where(inp.star_reserved, F.STAR_RESERVED, 0).astype(np.int64)
         self.sed_obs = np.zeros(inp.n_obs)
         if self.prev is not None:
+            self.star_flag |= self.prev.star_flag & F.STAR_VARIABLE
             self._set_sed(self.prev.mean_mags)
 
     def _set_sed(self, mean_mags: np.ndarray) -> None:
@@ -363,6 +365,7 @@ class _Cycle:
         n = np.bincount(self.group, good_obs, minlength=self.n_groups).reshape(self.ns, self.nb)
         req = [inp.bands.index(b) for b in cfg.required_bands if b in inp.bands]
         ok = (n[:, req] >= cfg.min_obs_per_band).all(axis=1) if req else (n >= cfg.min_obs_per_band).any(axis=1)
+        ok |= (self.star_flag & F.STAR_VARIABLE) != 0  # left out for what it is, not for its count
         self.star_flag = (self.star_flag & ~F.STAR_TOO_FEW_OBS) | np.where(ok, 0, F.STAR_TOO_FEW_OBS)
 
     def _good_star_obs(self) -> np.ndarray:
@@ -580,6 +583,27 @@ class _Cycle:
         self._star_mags(m, sel)
         self._sigma_cal()
         self._zeropoints()
+        if not self.final and cfg.variable_nsigma > 0:
+            self._flag_variables()
+
+    def _flag_variables(self) -> None:
+        """Flag VARIABLE the stars whose light curves on photometric visits, with the detector grays
+        applied, are not constant (:func:`variability.variable_stars`, each observation's variance
+        with this cycle's sigma_FGCM of its band); the flag holds from the next cycle on, so this
+        cycle's products stay as fitted. The light curves are those of the repeatability (focal-plane
+        outliers left out). With the outliers kept, more of the bright variables are found (seed 2: 90%
+        instead of 60% of those brighter than 20 mag with >= 0.1 mag amplitude), but over seeds 1-4 of
+        the small tract the zero-points came out worse (mean photometric g 2.60 against 2.27 mmag,
+        z 2.66 against 2.41; cloudy visits rejected 89% against 95%)."""
+        mc, _, csel = self.crunched
+        idx = np.flatnonzero(csel)
+        var = self._err2(idx) + self.sigma_fgcm[self.obs_band[idx]] ** 2
+        variable = variable_stars(self.group[idx], self.ns, self.nb, mc[idx], var, self.cfg.variable_nsigma,
+                                  self.cfg.variable_min_bands)
+        new = variable & (self.star_flag & F.STAR_VARIABLE == 0)
+        self.star_flag |= np.where(variable, F.STAR_VARIABLE, 0)
+        log.info("cycle %d: %d stars newly flagged variable (%d in all)", self.cycle, int(new.sum()),
+                 int((self.star_flag & F.STAR_VARIABLE != 0).sum()))
 
     def _detector_outliers(self, eg: np.ndarray, egvar: np.ndarray, sel: np.ndarray) -> np.ndarray:
         """Observations whose EGray lies more than ``DETECTOR_CLIP_NSIG`` of their own error from the

@@ -17,6 +17,7 @@ EXP_NONPHOTOMETRIC = EXP_TOO_FEW_STARS | EXP_GRAY_TOO_NEGATIVE | EXP_VAR_GRAY_TO
 # star flags; 0 = calibration star
 STAR_TOO_FEW_OBS = 1
 STAR_BAD_COLOR = 2
+STAR_VARIABLE = 4
 STAR_RESERVED = 16
 
 # observation flags (per cycle, not stored)
