@@ -46,32 +46,32 @@ def small_fit_no_chromatic(small_tract, tmp_path_factory):  # noqa: F811
 
 
 # -- acceptance (issue 6) ------------------------------------------------------------------------
-@pytest.mark.xfail(strict=False, reason="not robust: seed 1 g 2.06, r 1.75, i 1.48, z 1.54 mmag (g fails by "
-                                        "0.06), seed 2 g 2.4, r 2.1, i 1.8, z 2.9 (clear visits of mostly cloudy "
+@pytest.mark.xfail(strict=False, reason="not robust: seed 1 g 2.00, r 1.69, i 1.36, z 1.56 mmag (g on the "
+                                        "limit), seed 2 g 2.9, r 2.2, i 2.0, z 3.2 (clear visits of mostly cloudy "
                                         "nights, nightly atmosphere errors); see README, The FGCM fit, Measured")
 def test_small_photometric_zeropoints_within_2mmag_rms_of_truth(small_fit):
     assert max(small_fit.phot_zp_rms.values()) <= 0.002, small_fit.phot_zp_rms
 
 
-@pytest.mark.xfail(strict=False, reason="not robust: seed 1 g 2.6, r 2.1, i 2.2, z 2.3 mmag (passes), seed 2 g 3.4, "
-                                        "r 2.6, i 2.1, z 4.1 (misclassified cloudy visits); see README, The FGCM fit, Measured")
+@pytest.mark.xfail(strict=False, reason="not robust: seed 1 g 2.6, r 2.0, i 2.1, z 2.3 mmag (passes), seed 2 g 3.7, "
+                                        "r 2.6, i 2.3, z 4.3 (misclassified cloudy visits); see README, The FGCM fit, Measured")
 def test_small_all_calibrated_zeropoints_within_4mmag_rms_of_truth(small_fit):
     assert max(small_fit.all_zp_rms.values()) <= 0.004, small_fit.all_zp_rms
 
 
-@pytest.mark.xfail(strict=True, reason="measured 2.3-3.8 mmag rms (z 3.8; seed 2 2.5-4.3): stars with 1-3 "
+@pytest.mark.xfail(strict=True, reason="measured 2.2-3.8 mmag rms (z 3.8; seed 2 2.6-4.4): stars with 1-3 "
                                        "photometric observations are noise-limited; see README, The FGCM fit, Measured")
 def test_small_bright_star_magnitudes_within_3mmag_rms_of_truth(small_fit):
     assert max(small_fit.star_rms.values()) <= 0.003, small_fit.star_rms
 
 
-@pytest.mark.xfail(strict=False, reason="not robust: seed 1 g -0.35, r -0.01, i -0.03, z -0.61 mmag/mag (passes), "
-                                        "seeds 2 and 3 g -2.0, seed 4 g +0.4; see README, The FGCM fit, Measured")
+@pytest.mark.xfail(strict=False, reason="not robust: seed 1 g -0.43, r -0.13, i -0.02, z -0.46 mmag/mag (passes), "
+                                        "seed 2 z 1.1, seed 3 g -1.65; see README, The FGCM fit, Measured")
 def test_small_colour_residual_slope_within_1mmag_per_mag(small_fit):
     assert max(abs(s) for s in small_fit.colour_slope.values()) <= 0.001, small_fit.colour_slope
 
 
-@pytest.mark.xfail(strict=True, reason="PWV off by 0.27-2.0 mm (6 of 8 nights > 0.5 mm; seed 2 up to 3.3): it "
+@pytest.mark.xfail(strict=True, reason="PWV off by 0.17-1.6 mm (5 of 7 nights > 0.5 mm; seed 2 up to 3.4): it "
                                        "trades against the aperture correction (with the true aperture slope and a "
                                        "perfect selection, seed 3's worst night goes from 2.1 to 0.6 mm); see README, "
                                        "The FGCM fit, Measured")
@@ -85,7 +85,7 @@ def test_small_nightly_tau_within_0p01(small_fit):
     assert max(small_fit.tau_err.values()) <= 0.01, small_fit.tau_err
 
 
-@pytest.mark.xfail(strict=False, reason="not robust: seed 1 93.5% kept, 100% rejected, seed 2 86%, 91%: clear "
+@pytest.mark.xfail(strict=False, reason="not robust: seed 1 93.5% kept, 100% rejected, seed 2 89%, 84%: clear "
                                         "visits on mostly cloudy nights, nightly atmosphere errors against the 5 mmag "
                                         "floor of the automatic cuts; see README, The FGCM fit, Measured")
 def test_small_photometric_classification_95_percent_both_ways(small_fit):
@@ -115,15 +115,16 @@ def test_small_zeropoints_and_stars_hold_the_levels_reached(small_fit):
     # reference and unfitted nights went back to the standard atmosphere (rejected 1.00 -> 0.97); with
     # variable stars flagged, kept 0.97 -> 0.935 and rejected 0.97 -> 1.00: the visit under 0.023 mag of
     # cloud that had made up night 60703's third photometric visit is rejected, which leaves that night two
-    # clear visits, too few to fit (min_exp_per_night 3), and one clear g visit is 5.6 mmag off against the
-    # 5 mmag floor of the cuts. Over seeds 1-4 kept went 0.930 -> 0.905 and rejected 0.870 -> 0.947.
+    # clear visits, too few to fit (min_exp_per_night 3), and a clear r visit of night 60709 reads 8 mmag
+    # too faint, beyond the automatic cut. Over seeds 1-8 kept went 0.926 -> 0.933, rejected 0.880 -> 0.906.
     assert small_fit.photometric_kept >= 0.93 and small_fit.cloudy_rejected >= 0.99
 
 
 def test_small_bright_variable_stars_are_flagged_and_constant_stars_are_not(small_fit):
     """Of the variables brighter than 20 mag with >= 0.05 mag semi-amplitude that the fit would use, at
-    least 60% are flagged VARIABLE (seeds 1-4: 86, 79, 60, 65%; the others fail the test in fewer than two bands,
-    e.g. a 0.1 mag variable with 9 photometric z observations and 1-3 in each other band), and no constant star is (none on seeds 1-4)."""
+    least 60% are flagged VARIABLE (seeds 1-8: 86, 93, 79, 65, 93, 76, 61, 85%; the others fail the test
+    in fewer than two bands, e.g. a 0.1 mag variable with 9 photometric z observations and 1-3 in each
+    other band), and no constant star is (none on seeds 1-8)."""
     assert small_fit.variables_flagged >= 0.6, small_fit.variables_flagged
     assert small_fit.constant_flagged == 0, small_fit.constant_flagged
 

@@ -58,7 +58,7 @@ class FitConfig:
     #: ``variable_min_bands`` bands is flagged VARIABLE from the next cycle on; 0 = no flagging (the
     #: reference's setting). See fgcm_db.fit.variability.
     variable_nsigma: float = 5.0
-    #: bands in which a star must fail the variability test.
+    #: bands in which a star must fail the variability test (at most the number of bands observed).
     variable_min_bands: int = 2
     #: cycle 0: observations within this of a star's brightest one form its initial mean, mag.
     bright_obs_gray_max: float = 0.15
