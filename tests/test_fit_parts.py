@@ -237,3 +237,16 @@ def test_variable_stars_are_flagged_and_constant_ones_are_not():
     assert not variable[:n_const].any()
     assert not variable[-1]
     assert variable_stars(star * n_bands + band, n_stars, n_bands, mag, err ** 2 + sigma_fgcm ** 2, 5.0, 1)[-1]
+
+
+def test_gaussian_fit_without_a_covariance_falls_back_to_median_and_mad():
+    """Integer-valued data leave most Freedman-Diaconis bins empty; curve_fit then has no covariance
+    (an OptimizeWarning) and its sigma is no measurement: the fit falls back, silently, to (median,
+    1.4826 MAD)."""
+    import warnings
+
+    x = np.array([0] * 11 + [1] * 6 + [-1] * 6 + [2, -2], dtype=np.float64)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        mu, sigma = gaussian_fit(x)
+    assert (mu, sigma) == (0.0, pytest.approx(1.4826))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import scipy.optimize
 
@@ -75,8 +77,12 @@ def gaussian_fit(x: np.ndarray) -> tuple[float, float]:
         return a * np.exp(-0.5 * ((c - mu) / sig) ** 2)
 
     try:
-        (a, mu, sig), _ = scipy.optimize.curve_fit(model, centres, counts, p0=(counts.max(), med, mad),
-                                                   maxfev=2000)
+        with warnings.catch_warnings():
+            # no covariance (as many bins as parameters): the fit only interpolates, so its sigma is
+            # not a measurement
+            warnings.simplefilter("error", scipy.optimize.OptimizeWarning)
+            (a, mu, sig), _ = scipy.optimize.curve_fit(model, centres, counts, p0=(counts.max(), med, mad),
+                                                       maxfev=2000)
     except (RuntimeError, scipy.optimize.OptimizeWarning):
         return med, mad
     sig = abs(float(sig))
