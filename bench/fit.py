@@ -7,7 +7,7 @@ includes the per-(visit, detector) LUT evaluations. Not a test: it prints number
     python bench/fit.py --sizes 1e5,1e6,1e7 --cycle-size 2e6 --max-iter 50
 
 ``--positions`` gives every observation a detector position (``obs_uv``, ``obs_fp_offset``), as the
-database does, so that the sub-detector superstar and the gray gradient run too.
+database does (float32, as fit.data loads them), so that the sub-detector superstar and the gray gradient run too.
 """
 
 from __future__ import annotations
@@ -82,7 +82,7 @@ def synthetic_inputs(lut, n_obs: int, seed: int = 1, positions: bool = False) ->
     )
     if not positions:
         return inp
-    uv = rng.uniform(-1.0, 1.0, (n_obs, 2))
+    uv = rng.uniform(-1.0, 1.0, (n_obs, 2)).astype(np.float32)  # float32, as fit.data loads them
     return dataclasses.replace(inp, obs_uv=uv, obs_fp_offset=10.0 * uv)
 
 
@@ -94,7 +94,7 @@ def time_evaluations(lut, n_obs: int, repeats: int = 5) -> None:
     cy._observation_arrays()
     cy._initial_state()
     cy._sed_and_colour()
-    data = cy._data(None, cy.sed_obs)
+    data = cy._data(None)
     free = np.ones(cy.layout.size, dtype=bool)
     chisq = Chisq(data, inp.passbands, cy.layout, inp.std, free)
     p = cy.std_p

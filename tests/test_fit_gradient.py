@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from fgcm_db.fit.chisq import Chisq, step_units
-from fgcm_db.fit.params import ATM_CLASSES
+from fgcm_db.fit.params import ATM_CLASSES, pinned
 
 from fit_standin import AnalyticPassbands, synthetic_fit_data
 
@@ -56,3 +56,16 @@ def test_chromaticity_prior_gradient_matches_central_differences():
         dn[k] -= 1e-3
         numeric = (chisq(up)[0] - chisq(dn)[0]) / 2e-3
         assert abs(grad[k] - numeric) <= 1e-3 * abs(numeric) + 1e-12
+
+
+def test_effective_i10_is_the_magnitudes_i10_plus_each_detectors_pinned_chromaticity_offset(problem):
+    chisq, layout, p = problem
+    q = p.copy()
+    q[layout.chrom] = np.linspace(-1.0, 1.0, layout.chrom.stop - layout.chrom.start)
+    _, (_, _, _, i10, i10_eff) = chisq.magnitudes(q)
+    eff = chisq.effective_i10(q)
+    assert np.array_equal(eff, i10_eff)
+    offset = pinned(q[layout.chrom].reshape(layout.n_filters, layout.n_detectors), chisq.chrom_weight)
+    offset = offset.reshape(-1)[chisq.data.chrom_key]
+    assert np.ptp(offset) > 0.5
+    assert np.allclose(eff - i10, offset, rtol=0, atol=1e-9)

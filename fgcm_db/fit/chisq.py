@@ -127,12 +127,15 @@ class Chisq:
         return atm, pi
 
     def magnitudes(self, p: np.ndarray, derivatives: bool = False):
-        """m_std per observation; with ``derivatives`` also the pieces of the gradient."""
+        """m_std per observation and the pieces of the gradient: (atm, pi, i0, i10, i10_eff), with
+        ``i10_eff`` = I10 plus the detector's chromaticity offset (nm), the I10 of the chromatic
+        correction; with ``derivatives`` the atmosphere derivatives in ``pi``."""
         d = self.data
         atm, pi = self._integrals(p, derivatives)
         i0, i10 = obs_integrals(pi, d.pair, d.dsecz)
         lay = self.layout
-        shift = self._chrom_shift(p)
+        i10_eff = self._chrom_shift(p)
+        i10_eff += i10
         # summed term by term in place (the order of the one-expression sum, so the same bits) to keep
         # the temporaries to one or two observation arrays; per-visit terms are gathered per observation
         # (the same products as per observation)
@@ -149,8 +152,19 @@ class Chisq:
         del term
         m += self._flat(p)
         if self.chromatic:
-            m += chromatic_correction(d.sed_slope, i10 + shift, d.i10_std)
-        return m, (atm, pi, i0, i10, shift)
+            m += chromatic_correction(d.sed_slope, i10_eff, d.i10_std)
+        return m, (atm, pi, i0, i10, i10_eff)
+
+    def effective_i10(self, p: np.ndarray) -> np.ndarray:
+        """I10 plus the detector's chromaticity offset per observation, nm (the ``i10_eff`` of
+        :meth:`magnitudes` without the magnitudes)."""
+        d = self.data
+        _, pi = self._integrals(p, False)
+        i0, i10 = obs_integrals(pi, d.pair, d.dsecz)
+        del i0
+        i10_eff = self._chrom_shift(p)
+        i10_eff += i10
+        return i10_eff
 
     def _flat(self, p: np.ndarray) -> np.ndarray:
         """Per-observation superstar (mag), 0 without a superstar term."""
@@ -180,7 +194,7 @@ class Chisq:
         """(chi2 / DOF, gradient with respect to the full vector p)."""
         self.n_evaluations += 1
         d, lay = self.data, self.layout
-        m, (atm, pi, i0, i10, shift) = self.magnitudes(p, derivatives=self.atm_free)
+        m, (atm, pi, i0, i10, i10_eff) = self.magnitudes(p, derivatives=self.atm_free)
         r = self.residuals(m)
         del m
         wr2 = 2.0 * d.weight * r
@@ -196,9 +210,8 @@ class Chisq:
         wrx *= d.aper_x
         grad[lay.aper2] = np.bincount(d.band, wrx, minlength=lay.n_bands)
         del wrx
-        shift += i10
-        c = self._chromatic_factor(shift)
-        del shift
+        c = self._chromatic_factor(i10_eff)
+        del i10_eff
         if lay.n_detectors and self.chromatic:
             g_delta = np.bincount(d.chrom_key, wr2 * MC * c, minlength=lay.n_filters * lay.n_detectors)
             grad[lay.chrom] = pinned_gradient(g_delta.reshape(lay.n_filters, lay.n_detectors),
@@ -259,16 +272,16 @@ class Chisq:
         keys = observed (star-band group, night) or (group, wash) or (group, filter) combinations.
         """
         d, lay = self.data, self.layout
-        m, (atm, pi, i0, i10, shift) = self.magnitudes(p, derivatives=True)
+        # the (group, night) keys first, while no other observation temporaries are alive
+        nights = self._group_blocks(compact_index(d.visit_night, lay.n_nights)[d.visit], lay.n_nights)
+        m, (atm, pi, i0, i10, i10_eff) = self.magnitudes(p, derivatives=True)
         del m
         h = np.zeros(lay.size)
-        shift += i10
-        c = self._chromatic_factor(shift)
-        del shift
+        c = self._chromatic_factor(i10_eff)
+        del i10_eff
         mc_i0 = np.divide(MC, i0)
         one_minus = np.subtract(1.0, c * i10)
         del i0, i10
-        nights = self._group_blocks(compact_index(d.visit_night, lay.n_nights)[d.visit], lay.n_nights)
         for k, (var, chained) in enumerate(((0, False), (1, False), (2, False), (2, True), (3, False),
                                             (3, True))):
             dm = self._atmosphere_derivative(pi, var, mc_i0, one_minus, c)
@@ -323,10 +336,13 @@ class Chisq:
         """The observed (star-band group, block) keys of ``block`` (index per observation, 0..n_block-1):
         (block of each key, key index per observation, group weight W_g of each key)."""
         d = self.data
-        key = d.group.astype(np.int64) * n_block + block
+        # 32-bit keys when they fit: np.unique's sort then moves half the bytes
+        key_type = np.int32 if d.n_groups * n_block < np.iinfo(np.int32).max else np.int64
+        key = d.group.astype(key_type) * key_type(n_block) + block
         uniq, inv = np.unique(key, return_inverse=True)
         del key
-        return block, n_block, uniq % n_block, compact_index(inv, len(uniq)), d.group_weight[uniq // n_block]
+        return (block, n_block, compact_index(uniq % n_block, n_block), compact_index(inv, len(uniq)),
+                d.group_weight[uniq // n_block])
 
     def _grouped_curvature(self, dm: np.ndarray | None, blocks) -> np.ndarray:
         """``sum_i w D^2 - sum_keys (sum_key w D)^2 / W_g`` per block, ``D = dm`` (None: 1) and the keys
@@ -338,7 +354,10 @@ class Chisq:
         if dm is not None:
             wdm *= dm
         direct = np.bincount(block, wdm, minlength=n_block)
-        profiled = np.bincount(key_block, s_key * s_key / w_group, minlength=n_block)
+        del wdm
+        s_key *= s_key
+        s_key /= w_group
+        profiled = np.bincount(key_block, s_key, minlength=n_block)
         return direct - profiled
 
 

@@ -219,8 +219,9 @@ class _Cycle:
         self.std_p = std_p
 
     def _initial_sub_ccd(self) -> None:
-        """The sub-detector superstar shape in force (the previous cycle's, else 0) and its value per
-        observation, ``obs_subccd`` (mag, part of m_const; the scalar 0 at order 0)."""
+        """The sub-detector superstar shape in force (the previous cycle's, else 0), ``sub_ccd``, and a
+        copy of it, ``sub_ccd_at_start`` (None at order 0), which :meth:`_m_const` evaluates per
+        observation when needed."""
         order = self.cfg.superstar_sub_ccd_order
         self.sub_order = order if self.inp.obs_uv is not None else 0
         nc = subccd.n_coeffs(self.sub_order)
@@ -235,8 +236,6 @@ class _Cycle:
             grid[:, :m, :m] = old
             self.sub_ccd = subccd.remove_centre(grid.reshape(self.superstar.size, nc), self.sub_order)
         self.sub_ccd_at_start = self.sub_ccd.copy() if self.sub_order > 0 else None
-        self.obs_subccd = (subccd.evaluate(self.sub_ccd, self.ss_key, self.inp.obs_uv, self.sub_order)
-                           if self.sub_order > 0 else 0.0)
 
     def _align_previous_vector(self, prev: FitState, std_p: np.ndarray) -> np.ndarray:
         lay = self.layout
@@ -256,12 +255,24 @@ class _Cycle:
         return (p[lay.aper][band] + p[lay.aper2][band] * x) * x
 
     def _m_const(self, idx) -> np.ndarray:
-        """m_const (mag) of the observations ``idx`` (index array, bool mask or slice)."""
-        sub = self.obs_subccd if np.ndim(self.obs_subccd) == 0 else self.obs_subccd[idx]
-        return self.inp.obs_mag[idx] + self.inp.zp_ab + sub
+        """m_const (mag) of the observations ``idx`` (index array, bool mask or slice), with the
+        sub-detector shape in force at the cycle's start (evaluated here rather than kept per
+        observation)."""
+        m = self.inp.obs_mag[idx] + self.inp.zp_ab
+        if self.sub_order > 0:
+            m += subccd.evaluate(self.sub_ccd_at_start, self.ss_key[idx], self.inp.obs_uv[idx], self.sub_order)
+        return m
 
-    def _data(self, sel: np.ndarray | None, sed_obs: np.ndarray) -> FitData:
-        """FitData over the observations ``sel`` (None: all), with compact groups."""
+    def _sed_obs(self, idx=slice(None)) -> np.ndarray:
+        """SED slope F' (1/nm) of the observations ``idx`` from the star slopes ``self.sed``: 0 before
+        they are known and without the chromatic correction (gathered when needed rather than kept)."""
+        if self.sed is None or not self.cfg.chromatic_correction:
+            return np.zeros(self.inp.n_obs)[idx]
+        return self.sed[self.inp.obs_star[idx], self.obs_band[idx]]
+
+    def _data(self, sel: np.ndarray | None) -> FitData:
+        """FitData over the observations ``sel`` (None: all), with compact groups and the current SED
+        slopes."""
         inp = self.inp
         idx = slice(None) if sel is None else sel
         group = self.group[idx]
@@ -269,7 +280,7 @@ class _Cycle:
         g = g.astype(np.int32)
         return FitData(
             pair=self.obs_pair[idx], dsecz=self._dsecz(idx), weight=self._weight(idx), group=g,
-            m_const=self._m_const(idx), sed_slope=sed_obs[idx], i10_std=inp.i10_std[self.obs_band[idx]],
+            m_const=self._m_const(idx), sed_slope=self._sed_obs(idx), i10_std=inp.i10_std[self.obs_band[idx]],
             visit=inp.obs_visit[idx], band=self.obs_band[idx], aper_x=self.visit_aper_x[inp.obs_visit[idx]],
             chrom_key=self.chrom_key[idx], chrom_counts=self.chrom_counts, flat_key=self.ss_key[idx],
             flat_counts=self.flat_counts,
@@ -280,21 +291,26 @@ class _Cycle:
             visit_filter=inp.visit_filter, n_groups=len(ug), n_bands=self.nb,
         )
 
-    def _model(self, sed_obs: np.ndarray) -> Chisq:
+    def _model(self) -> Chisq:
         """The forward model over every observation (cached for the current SED slopes)."""
         cached = getattr(self, "_model_cache", None)
-        if cached is None or cached[0] is not sed_obs:
+        if cached is None or cached[0] is not self.sed:
             free = np.zeros(self.layout.size, dtype=bool)
-            model = Chisq(self._data(None, sed_obs), self.inp.passbands, self.layout, self.inp.std, free,
+            model = Chisq(self._data(None), self.inp.passbands, self.layout, self.inp.std, free,
                           chromatic=self.cfg.chromatic_correction)
-            self._model_cache = (sed_obs, model)
+            self._model_cache = (self.sed, model)
         return self._model_cache[1]
 
-    def _magnitudes(self, p: np.ndarray, sed_obs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(m_std, delta_std) of every observation."""
-        model = self._model(sed_obs)
-        m, (_, _, _, i10, shift) = model.magnitudes(p)
-        delta = (chromatic_correction(sed_obs, i10 + shift, self.inp.i10_std[self.obs_band])
+    def _magnitudes(self, p: np.ndarray, with_delta: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
+        """(m_std, delta_std) of every observation with the current SED slopes (delta_std None without
+        ``with_delta``)."""
+        model = self._model()
+        m, parts = model.magnitudes(p)
+        i10_eff = parts[4]
+        del parts  # the other observation arrays (I0, I10) before delta_std's temporaries
+        if not with_delta:
+            return m, None
+        delta = (chromatic_correction(model.data.sed_slope, i10_eff, self.inp.i10_std[self.obs_band])
                  if self.cfg.chromatic_correction else np.zeros_like(m))
         return m, delta
 
@@ -336,7 +352,7 @@ class _Cycle:
             coeffs.update(derived)
         self.sed_coeffs = coeffs
         self.star_flag = np.where(inp.star_reserved, F.STAR_RESERVED, 0).astype(np.int64)
-        self.sed_obs = np.zeros(inp.n_obs)
+        self.sed = None
         if self.prev is not None:
             self.star_flag |= self.prev.star_flag & F.STAR_VARIABLE
             self._set_sed(self.prev.mean_mags)
@@ -347,8 +363,6 @@ class _Cycle:
         lam = dict(zip(inp.bands, inp.lambda_std))
         raw = sed_slopes(mean_mags, inp.bands, lam, self.rules, self.sed_coeffs)
         self.sed = fill_median(raw)
-        if self.cfg.chromatic_correction:
-            self.sed_obs = self.sed[self.inp.obs_star, self.obs_band]
         bad = np.zeros(self.ns, dtype=bool)
         col = {b: i for i, b in enumerate(inp.bands)}
         for colour, (lo, hi) in self.cfg.star_color_cuts.items():
@@ -399,7 +413,7 @@ class _Cycle:
         inp, cfg = self.inp, self.cfg
         self.obs_outlier = np.zeros(inp.n_obs, dtype=bool)
         if self.prev is None:
-            m, _ = self._magnitudes(self.std_p, np.zeros(inp.n_obs))
+            m, _ = self._magnitudes(self.std_p, with_delta=False)  # SED slopes still 0
             good = self._good_star_obs()
             m_min = np.full(self.n_groups, np.inf)
             np.minimum.at(m_min, self.group[good], m[good])
@@ -431,21 +445,26 @@ class _Cycle:
                                                              self.layout.n_nights, cfg.min_exp_per_night)
         self._reflag_stars(self._good_star_obs() & (self.visit_flag[inp.obs_visit] == 0))
         if self.prev is not None:
-            self._focal_plane_outliers(self.p_prev)
+            self._focal_plane_outliers(self.p_prev, keep_model=False)
 
     def _photometric_good(self) -> np.ndarray:
         """Good observations of good stars (reserved included) on photometric visits, not outliers."""
         return self._good_star_obs() & (self.visit_flag[self.inp.obs_visit] == 0) & ~self.obs_outlier
 
-    def _focal_plane_outliers(self, p: np.ndarray) -> None:
-        """Per-visit MAD clip of EGray (FGCM_ALGORITHM.md 5.7), then re-flag stars."""
-        m, _ = self._magnitudes(p, self.sed_obs)
-        sel = self._photometric_good()
-        mean, _, _ = self._means(m, sel)
-        eg = mean[self.group] - m
-        good = self._good_star_obs() & np.isfinite(eg)
-        idx = np.flatnonzero(good)
-        out = mad_outliers(self.inp.obs_visit[idx], eg[idx], self.nv, self.cfg.focal_plane_sigma_clip)
+    def _focal_plane_outliers(self, p: np.ndarray, keep_model: bool = True) -> None:
+        """Per-visit MAD clip of EGray (FGCM_ALGORITHM.md 5.7), then re-flag stars; without
+        ``keep_model``, the all-observation model is freed once the magnitudes are known."""
+        m, _ = self._magnitudes(p, with_delta=False)
+        if not keep_model:
+            self._model_cache = None
+        mean, _, _ = self._means(m, self._photometric_good())
+        eg = mean[self.group]
+        eg -= m
+        del m, mean
+        idx = np.flatnonzero(self._good_star_obs() & np.isfinite(eg))
+        eg = eg[idx]
+        out = mad_outliers(self.inp.obs_visit[idx], eg, self.nv, self.cfg.focal_plane_sigma_clip)
+        del eg
         self.obs_outlier[idx[out]] = True
         self._reflag_stars(self._photometric_good())
 
@@ -490,7 +509,7 @@ class _Cycle:
             free[lay.flat] = True
         self.units = np.ones(lay.size)
         self._model_cache = None  # free the all-observation model while the fit set is in memory
-        data = self._data(sel, self.sed_obs) if sel.any() else None
+        data = self._data(sel) if sel.any() else None
         if free.any():
             probe = Chisq(data, inp.passbands, lay, inp.std, free, chromatic=cfg.chromatic_correction,
                           chromaticity_prior=cfg.ccd_chromaticity_prior_nm)
@@ -525,7 +544,7 @@ class _Cycle:
     # -- after the fit -----------------------------------------------------------------------
     def _after_fit(self) -> None:
         inp, cfg = self.inp, self.cfg
-        m, self.delta = self._magnitudes(self.p_fit, self.sed_obs)
+        m, self.delta = self._magnitudes(self.p_fit)
         if self.cycle == 0 and self.prev is None:
             self._focal_plane_outliers(self.p_fit)
         self.superstar = self._pinned_flat(self.p_fit)
@@ -547,8 +566,8 @@ class _Cycle:
                     & (n_good[self.group] >= np.where(sel, 2, 1))
                     & (egvar < cfg.ccd_gray_max_star_err ** 2))
         npair = len(self.pair_visit)
-        self.obs_gray_gradient = self._gray_gradient(eg, egvar, gray_sel)
-        eg -= self.obs_gray_gradient
+        self._gray_gradient(eg, egvar, gray_sel)
+        eg -= self._obs_gray_gradient()
         gray_sel &= ~self._detector_outliers(eg, egvar, gray_sel)
         idx = np.flatnonzero(gray_sel)
         self.ccd = ccd_gray(self.obs_pair[idx], npair, eg[idx], egvar[idx],
@@ -619,9 +638,9 @@ class _Cycle:
         out[idx] = np.abs(eg[idx] - med[self.obs_pair[idx]]) > DETECTOR_CLIP_NSIG * np.sqrt(egvar[idx])
         return out
 
-    def _gray_gradient(self, eg: np.ndarray, egvar: np.ndarray, sel: np.ndarray) -> np.ndarray:
-        """Per observation, its visit's gray gradient across the focal plane times the observation's
-        offset from its detector's centre, mag (0 where the position is unknown).
+    def _gray_gradient(self, eg: np.ndarray, egvar: np.ndarray, sel: np.ndarray) -> None:
+        """Each visit's gray gradient across the focal plane, ``self.gray_gx``, ``self.gray_gy`` (mag/mm;
+        applied per observation by :meth:`_obs_gray_gradient`).
 
         Clouds have structure across the field (a gradient of a 0.5 mag cloud can reach 0.25 mag/deg),
         so a detector's mean EGray is the gray at its stars' centroid, which misses the gray at the
@@ -631,29 +650,49 @@ class _Cycle:
         so a cloud's detector-to-detector patchiness does not enter), from all its selected stars.
         Subtracting it refers every detector gray to the detector centre. An addition to the reference,
         whose sub-detector and focal-plane gray options serve the same end. Without positions
-        (``obs_fp_offset`` None), the scalar 0.
+        (``obs_fp_offset`` None), no gradient.
         """
         off = self.inp.obs_fp_offset
         if off is None:
-            return 0.0
-        known = np.isfinite(off).all(axis=1)
-        idx = np.flatnonzero(sel & known & np.isfinite(eg))
+            self.gray_gx = self.gray_gy = None
+            return
+        idx = np.flatnonzero(sel & np.isfinite(off).all(axis=1) & np.isfinite(eg))
         npair, nv = len(self.pair_visit), self.nv
-        p, w, e = self.obs_pair[idx], 1.0 / egvar[idx], eg[idx]
-        x, y = off[idx, 0], off[idx, 1]
+        p, w = self.obs_pair[idx], 1.0 / egvar[idx]
         sw = np.bincount(p, w, minlength=npair)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            dx, dy, de = (a - (np.bincount(p, w * a, minlength=npair) / sw)[p] for a in (x, y, e))
-        v = self.pair_visit[p]
-        sxx, sxy, syy, sxe, sye = (np.bincount(v, w * a * b, minlength=nv)
-                                   for a, b in ((dx, dx), (dx, dy), (dy, dy), (dx, de), (dy, de)))
+
+        def centred(a: np.ndarray) -> np.ndarray:
+            with np.errstate(invalid="ignore", divide="ignore"):
+                return a - (np.bincount(p, w * a, minlength=npair) / sw)[p]
+
+        dx, dy, de = centred(off[idx, 0]), centred(off[idx, 1]), centred(eg[idx])
+        del idx
+        v = compact_index(self.pair_visit, nv)[p]
+        del p
+        wdx = w * dx
+        sxx, sxy, sxe = (np.bincount(v, wdx * b, minlength=nv) for b in (dx, dy, de))
+        del wdx, dx
+        wdy = w * dy
+        syy, sye = (np.bincount(v, wdy * b, minlength=nv) for b in (dy, de))
+        del wdy, dy, de, w
         det = sxx * syy - sxy * sxy
         ok = (np.bincount(v, minlength=nv) >= GRADIENT_MIN_STARS) & (det > 1e-12 * np.maximum(sxx * syy, 1e-300))
         with np.errstate(invalid="ignore", divide="ignore"):
-            gx = np.where(ok, (syy * sxe - sxy * sye) / det, 0.0)
-            gy = np.where(ok, (sxx * sye - sxy * sxe) / det, 0.0)
+            self.gray_gx = np.where(ok, (syy * sxe - sxy * sye) / det, 0.0)
+            self.gray_gy = np.where(ok, (sxx * sye - sxy * sxe) / det, 0.0)
+
+    def _obs_gray_gradient(self) -> np.ndarray | float:
+        """Per observation, its visit's gray gradient (:meth:`_gray_gradient`) times the observation's
+        offset from its detector's centre, mag (0 where the position is unknown; the scalar 0 without
+        positions). Computed when needed rather than kept (one observation array)."""
+        off = self.inp.obs_fp_offset
+        if off is None:
+            return 0.0
         ov = self.inp.obs_visit
-        return np.where(known, gx[ov] * np.nan_to_num(off[:, 0]) + gy[ov] * np.nan_to_num(off[:, 1]), 0.0)
+        g = self.gray_gx[ov] * np.nan_to_num(off[:, 0])
+        g += self.gray_gy[ov] * np.nan_to_num(off[:, 1])
+        g[~np.isfinite(off).all(axis=1)] = 0.0
+        return g
 
     def _secondary_grays(self, m: np.ndarray, n_good: np.ndarray, gray_sel: np.ndarray, eg: np.ndarray,
                          egvar: np.ndarray) -> CcdGray:
@@ -677,12 +716,14 @@ class _Cycle:
             return ccd
         anchor = base & pair_good
         w = np.where(anchor, 1.0 / (err2 + np.nan_to_num(ccd.err[self.obs_pair]) ** 2), 0.0)
-        crunched = m + np.nan_to_num(ccd.gray[self.obs_pair]) + self.obs_gray_gradient
+        gradient = self._obs_gray_gradient()
+        crunched = m + np.nan_to_num(ccd.gray[self.obs_pair]) + gradient
         mean2, var2, n2 = self._weighted_group_mean(crunched, w)
         del crunched, w, anchor
         extra = base & ~pair_good & (n2[self.group] > 0)
         del base
-        eg2 = mean2[self.group] - m - self.obs_gray_gradient
+        eg2 = mean2[self.group] - m - gradient
+        del gradient
         var_eg2 = err2 + var2[self.group]
         del err2
         extra &= np.isfinite(eg2) & (var_eg2 < cfg.ccd_gray_max_star_err ** 2)
@@ -715,7 +756,7 @@ class _Cycle:
         the CCD chromaticity fitted, the chromaticity too, jointly per detector
         (:func:`superstar.superstar_chromaticity_update`); with ``superstar_sub_ccd_order`` >= 1, after
         each constant update, the sub-detector shape from the remaining EGray (:func:`subccd.fit_shape`).
-        Updates ``self.p_fit``, ``self.sub_ccd``, ``self.obs_subccd`` and returns m_std."""
+        Updates ``self.p_fit``, ``self.sub_ccd`` and returns m_std."""
         cfg, lay = self.cfg, self.layout
         nk = self.superstar.size
         flat = self.superstar.reshape(-1).copy()
@@ -723,9 +764,11 @@ class _Cycle:
         nc = self.nf * self.nd
         shift = self.p_fit[lay.chrom].copy()
         if chromatic:
-            _, (_, _, _, i10, obs_shift) = self._model(self.sed_obs).magnitudes(self.p_fit)
-            response = MC * self.sed_obs / (1.0 + self.sed_obs * (i10 + obs_shift))
-            del i10, obs_shift
+            model = self._model()
+            i10_eff = model.effective_i10(self.p_fit)
+            sed = model.data.sed_slope
+            response = MC * sed / (1.0 + sed * i10_eff)
+            del i10_eff, sed, model
         self._model_cache = None  # the all-observation model is not needed again in this cycle
         for _ in range(cfg.superstar_iterations):
             sel = self._photometric_good()
@@ -764,9 +807,9 @@ class _Cycle:
                     self.sub_order, cfg.superstar_sub_ccd_triangular, cfg.superstar_sigma_clip, outlier=clipped)
                 d_obs = subccd.evaluate(d_shape, self.ss_key, self.inp.obs_uv, self.sub_order)
                 m += d_obs
-                self.obs_subccd += d_obs
                 self.sub_ccd = self.sub_ccd + d_shape
                 change = max(change, float(np.max(np.abs(d_obs[idx]), initial=0.0)))
+                del d_obs
             self.superstar_err, self.superstar_n = err, n
             if change < 1e-5:
                 break

@@ -141,8 +141,10 @@ def obs_integrals(pi: PairIntegrals, pair: np.ndarray, dsecz: np.ndarray) -> tup
 def chromatic_correction(sed_slope: np.ndarray, i10: np.ndarray, i10_std: np.ndarray) -> np.ndarray:
     """delta_std = 2.5 log10[(1 + F' I10) / (1 + F' I10_std)], mag (F' in 1/nm, I10 in nm); computed in
     place (two observation arrays)."""
-    delta = np.log1p(np.multiply(sed_slope, i10))
-    ref = np.log1p(np.multiply(sed_slope, i10_std))
+    delta = np.multiply(sed_slope, i10)
+    np.log1p(delta, out=delta)
+    ref = np.multiply(sed_slope, i10_std)
+    np.log1p(ref, out=ref)
     delta -= ref
     del ref
     delta *= MC

@@ -26,9 +26,9 @@ from .stats import mad_outliers
 
 #: observations per fitted coefficient a key needs for its shape (FGCM_ALGORITHM.md 3.5)
 MIN_OBS_PER_COEFF = 10
-#: observations per block in :func:`evaluate`: bounds its (n, (order+1)^2) temporaries (32 MB per
-#: coefficient) instead of materialising them for every observation
-EVALUATE_BLOCK = 1 << 22
+#: observations per block in :func:`evaluate` and :func:`fit_shape`: bounds their (n, (order+1)^2)
+#: basis temporaries (8 MB per coefficient) instead of materialising them for every observation
+EVALUATE_BLOCK = 1 << 20
 
 
 def n_coeffs(order: int) -> int:
@@ -112,15 +112,25 @@ def fit_shape(key: np.ndarray, n_keys: int, uv: np.ndarray, resid: np.ndarray, v
         idx = np.flatnonzero(known)
         outlier[idx[mad_outliers(key[idx], resid[idx], n_keys, sigma_clip)]] = True
     idx = np.flatnonzero(known & ~outlier)
-    k, w, r = key[idx], 1.0 / var[idx], resid[idx]
-    b = basis(uv[idx, 0].astype(np.float64), uv[idx, 1].astype(np.float64), order)[:, mask]
-    m = b.shape[1]
-    normal = np.empty((n_keys, m, m))
-    for a in range(m):
-        for c in range(a, m):
-            normal[:, a, c] = normal[:, c, a] = np.bincount(k, w * b[:, a] * b[:, c], minlength=n_keys)
-    rhs = np.stack([np.bincount(k, w * b[:, a] * r, minlength=n_keys) for a in range(m)], axis=1)
-    count = np.bincount(k, minlength=n_keys)
+    m = int(mask.sum())
+    normal = np.zeros((n_keys, m, m))
+    rhs = np.zeros((n_keys, m))
+    count = np.zeros(n_keys, dtype=np.int64)
+    # the normal equations summed over blocks of observations (the basis of one block at a time)
+    for start in range(0, len(idx), EVALUATE_BLOCK):
+        block = idx[start:start + EVALUATE_BLOCK]
+        k, w, r = key[block], 1.0 / var[block], resid[block]
+        b = basis(uv[block, 0].astype(np.float64), uv[block, 1].astype(np.float64), order)
+        if not mask.all():
+            b = b[:, mask]
+        for a in range(m):
+            wb = w * b[:, a]
+            for c in range(a, m):
+                normal[:, a, c] += np.bincount(k, wb * b[:, c], minlength=n_keys)
+            rhs[:, a] += np.bincount(k, wb * r, minlength=n_keys)
+        count += np.bincount(k, minlength=n_keys)
+    iu, ju = np.triu_indices(m, 1)
+    normal[:, ju, iu] = normal[:, iu, ju]
     scale = np.sqrt(np.maximum(np.einsum("kii->ki", normal), 1e-300))
     unit = normal / scale[:, :, None] / scale[:, None, :]
     cond_ok = np.linalg.cond(unit) < 1e8 if n_keys else np.zeros(0, dtype=bool)
