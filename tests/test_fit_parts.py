@@ -15,6 +15,7 @@ from fgcm_db.fit.params import ParamLayout, StandardAtmosphere, pinned, pinned_g
 from fgcm_db.fit.sed import boundary_term, default_rules, fill_median
 from fgcm_db.fit.stats import gaussian_fit, group_median, mad_outliers
 from fgcm_db.fit.superstar import superstar_chromaticity_update
+from fgcm_db.fit.surface import gray_surface
 from fgcm_db.fit.variability import variable_stars
 from fgcm_db.fit.zeropoints import compose, zeropoint_flags
 
@@ -251,3 +252,49 @@ def test_gaussian_fit_without_a_covariance_falls_back_to_median_and_mad():
         mu, sigma = gaussian_fit(x)
     assert (mu, sigma) == (0.0, pytest.approx(1.4826))
     assert not caught
+
+
+def _detector_grid(n_side: int = 8, pitch_mm: float = 35.0) -> np.ndarray:
+    """(n_side^2, 2) detector centres on a square grid, mm."""
+    c = (np.arange(n_side) - (n_side - 1) / 2) * pitch_mm
+    x, y = np.meshgrid(c, c)
+    return np.stack([x.ravel(), y.ravel()], axis=1)
+
+
+def test_gray_surface_follows_a_cloud_gradient_and_leaves_a_clear_visit_constant():
+    """Visit 0: a cloud of -0.05 mag with a 0.03 mag gradient across the field, plus 2.5 mmag of
+    detector noise: the plane at each detector centre is within 1.5 mmag of the truth (its formal error
+    about 0.6 mmag). Visit 1: noise only, the plane is not significant and the visit keeps the
+    constant (NaN). Visit 2: 6 good detectors, too few for a plane (9)."""
+    xy = _detector_grid()
+    nd = len(xy)
+    rng = np.random.default_rng(3)
+    pair_visit = np.repeat(np.arange(3), nd)
+    pair_detector = np.tile(np.arange(nd), 3)
+    truth0 = -0.05 + 0.03 * xy[:, 0] / np.abs(xy[:, 0]).max()
+    gray = np.concatenate([truth0, np.full(nd, -0.01), np.zeros(nd)]) + rng.normal(0, 0.0025, 3 * nd)
+    err = np.full(3 * nd, 0.0025)
+    good = np.ones(3 * nd, dtype=bool)
+    good[2 * nd + 6:] = False
+    surface, surface_err, fitted = gray_surface(pair_visit, pair_detector, good, gray, err, 3, xy, 1, 5)
+    assert fitted.tolist() == [True, False, False]
+    assert np.max(np.abs(surface[0] - truth0)) < 0.0015
+    assert np.all(surface_err[0] < 0.001)
+    assert np.isnan(surface[1:]).all()
+
+
+def test_photometric_and_recovered_detectors_take_the_exposure_gray_surface_where_there_is_one():
+    nd = 2
+    surface = np.array([[-0.04, -0.06]])
+    surface_err = np.full((1, nd), 0.0008)
+    for flag, good in ((F.ZP_PHOTOMETRIC_FIT, [True, True]), (F.ZP_NONPHOTOMETRIC_FIT_NIGHT, [True, False])):
+        z = compose(
+            np.array([flag]), np.full((1, nd), 0.1), np.zeros((1, nd)), np.full((1, nd), 30.0),
+            np.full((1, nd), -0.02), np.full((1, nd), 0.003), np.array([good]), np.full((1, nd), 4.0),
+            np.zeros((1, nd)), np.full(1, -0.05), np.full(1, 0.001), np.full(1, 0.004), np.full(1, 8),
+            np.full(1, 4.0), np.ones(1, bool), np.full(1, 0.005), np.full(1, 0.001), min_ccd_per_exp=5,
+            exp_surface=surface, exp_surface_err=surface_err)
+        if flag == F.ZP_PHOTOMETRIC_FIT:
+            assert np.allclose(z.gray, surface) and np.allclose(z.gray_var, 0.0008 ** 2)
+        else:
+            assert z.gray[0, 0] == pytest.approx(-0.02) and z.gray[0, 1] == pytest.approx(-0.06)

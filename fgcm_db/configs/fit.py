@@ -76,6 +76,11 @@ class FitConfig:
     #: gray term of photometric visits' zero-points: "exposure" (the visit's exposure gray on every
     #: detector; FGCM_ALGORITHM.md 15.7) or "detector" (each detector's own gray, as the reference).
     photometric_zeropoint_gray: str = "exposure"
+    #: the exposure gray that photometric visits (with "exposure" above) and recovered detectors take:
+    #: a polynomial of this order in the detector centres' focal-plane position, fitted per visit to its
+    #: good detector grays where it beats a constant (fgcm_db.fit.surface); 0 = one constant per visit
+    #: (the reference, and the default: see README, The FGCM fit, for what 1 gives and costs).
+    exposure_gray_surface_order: int = 0
     #: recovered detectors need an exposure gray above this, mag.
     exp_gray_recover_cut: float = -1.0
     #: ... and an exposure-gray error below this, mag.
@@ -185,6 +190,7 @@ class FitConfig:
         need(list(self.epoch_mjds) == sorted(self.epoch_mjds), "epoch_mjds", "must be sorted")
         need(self.photometric_zeropoint_gray in ("exposure", "detector"), "photometric_zeropoint_gray",
              "must be 'exposure' or 'detector'")
+        need(0 <= self.exposure_gray_surface_order <= 3, "exposure_gray_surface_order", "must be 0..3")
         need(self.superstar_iterations >= 1, "superstar_iterations", "must be >= 1")
         need(0 <= self.superstar_sub_ccd_order <= 4, "superstar_sub_ccd_order", "must be 0..4")
         need(self.variable_nsigma >= 0, "variable_nsigma", "must be >= 0 (0 = no flagging)")

@@ -155,6 +155,7 @@ def load_inputs(db, cfg: FitConfig) -> CycleInputs:
         secz_range=(float(secz_axis.min()), float(secz_axis.max())), passbands=LutPassbands(lut),
         std=standard_atmosphere(lut), obs_fp_offset=_focal_plane_offsets(obs, obs_det, dets),
         obs_uv=_detector_uv(obs, obs_det, dets),
+        detector_xy=np.stack([dets["fp_x"], dets["fp_y"]], axis=1).astype(np.float64),
     )
 
 

@@ -44,6 +44,7 @@ from .sed import default_rules, derive_coefficients, fill_median, sed_slopes
 from .sigma import repeatability_and_sigma_fgcm, sigma_cal
 from .stats import group_median, mad_outliers
 from .superstar import superstar_chromaticity_update, superstar_update
+from .surface import gray_surface
 from .variability import variable_stars
 from .zeropoints import ZeroPoints, compose, zeropoint_flags
 
@@ -942,12 +943,17 @@ class _Cycle:
         with np.errstate(invalid="ignore", divide="ignore"):
             exp_til = (np.bincount(self.pair_visit, good_til, minlength=nv)
                        / np.bincount(self.pair_visit, np.where(self.ccd.good, self.ccd.n_stars, 0), minlength=nv))
+        surface = surface_err = None
+        if cfg.exposure_gray_surface_order > 0 and inp.detector_xy is not None:
+            surface, surface_err, _ = gray_surface(
+                self.pair_visit, self.pair_detector, self.ccd.good, self.ccd.gray, self.ccd.err, nv,
+                inp.detector_xy, cfg.exposure_gray_surface_order, cfg.min_ccd_per_exp)
         self.zp = compose(
             zeropoint_flags(self.post_flag, inp.fit_band[vb]), i0.reshape(nv, nd), i10.reshape(nv, nd), static,
             full(self.ccd.gray), full(self.ccd.err), full(self.ccd.good, False), full(self.ccd.tilings),
             full(self.ccd.delta_chrom), exp.gray, exp.err, exp.rms, exp.n_good_ccds, exp_til, recover_ok,
             self.sigma_fgcm[vb], self.sigma_cal[vb], cfg.min_ccd_per_exp,
-            cfg.photometric_zeropoint_gray == "exposure")
+            cfg.photometric_zeropoint_gray == "exposure", surface, surface_err)
 
     def _per_detector(self, values: np.ndarray, fill=np.nan) -> np.ndarray:
         """(n_visits, n_detectors) array from per-pair values, ``fill`` where a detector had no stars."""

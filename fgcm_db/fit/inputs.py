@@ -33,6 +33,8 @@ class CycleInputs:
     ``obs_uv`` : (n_obs, 2) normalised pixel position on the detector, ``u = (x + 0.5 - W/2) / (W/2)``
     and ``v`` likewise with y and H (the sub-detector superstar's coordinates, -1..1; NaN unknown;
     None: no positions).
+    ``detector_xy`` : (n_detectors, 2) detector centres in the focal plane, mm (None: unknown; the
+    exposure gray is then a constant over the focal plane).
     """
 
     obs_star: np.ndarray
@@ -71,6 +73,7 @@ class CycleInputs:
     std: StandardAtmosphere
     obs_fp_offset: np.ndarray | None = None
     obs_uv: np.ndarray | None = None
+    detector_xy: np.ndarray | None = None
 
     @property
     def n_obs(self) -> int:

@@ -56,7 +56,8 @@ def compose(base_flag: np.ndarray, i0: np.ndarray, i10: np.ndarray, static: np.n
             ccd_delta_chrom: np.ndarray, exp_gray: np.ndarray, exp_err: np.ndarray, exp_rms: np.ndarray,
             exp_n_good_ccds: np.ndarray, exp_tilings: np.ndarray, recover_ok: np.ndarray,
             sigma_fgcm: np.ndarray, sigma_cal: np.ndarray, min_ccd_per_exp: int,
-            exposure_gray_when_photometric: bool = True) -> ZeroPoints:
+            exposure_gray_when_photometric: bool = True, exp_surface: np.ndarray | None = None,
+            exp_surface_err: np.ndarray | None = None) -> ZeroPoints:
     """Zero-points from their components.
 
     Parameters
@@ -65,21 +66,29 @@ def compose(base_flag: np.ndarray, i0: np.ndarray, i10: np.ndarray, static: np.n
     but 2.5 log10 I0 and the gray. ccd_* : (V, D) detector grays (good: bool). exp_* : (V,) exposure
     gray statistics; recover_ok : (V,) the visit may recover detectors. sigma_fgcm, sigma_cal : (V,) of
     the visit's band, mag. exposure_gray_when_photometric : photometric visits use the exposure gray
-    (and its error) on every detector.
+    (and its error) on every detector. exp_surface, exp_surface_err : (V, D) the exposure gray as a
+    focal-plane surface at each detector centre and its error (fgcm_db.fit.surface), mag; where NaN
+    (or not given), the constant exposure gray.
     """
     nv, nd = i0.shape
+    level = np.repeat(exp_gray[:, None], nd, axis=1)
+    level_err = np.repeat(exp_err[:, None], nd, axis=1)
+    if exp_surface is not None:
+        on = np.isfinite(exp_surface) & np.isfinite(exp_gray)[:, None]
+        level = np.where(on, exp_surface, level)
+        level_err = np.where(on, exp_surface_err, level_err)
     flag = np.repeat(base_flag[:, None], nd, axis=1)
     fp_ok = exp_n_good_ccds >= min_ccd_per_exp
     fp_gray = np.where(fp_ok, exp_gray, np.nan)
     fp_var = np.where(fp_ok, exp_rms ** 2, np.nan)
     recover = (recover_ok & fp_ok & np.isfinite(exp_gray))[:, None] & ~ccd_good
-    gray = np.where(ccd_good, ccd_gray, np.where(recover, exp_gray[:, None], np.nan))
+    gray = np.where(ccd_good, ccd_gray, np.where(recover, level, np.nan))
     gray_var = np.where(ccd_good, ccd_err ** 2, np.where(recover, (exp_rms ** 2)[:, None], np.nan))
     tilings = np.where(ccd_good, ccd_tilings, np.where(recover, exp_tilings[:, None], np.nan))
     if exposure_gray_when_photometric:
         phot = ((base_flag & (F.ZP_PHOTOMETRIC_FIT | F.ZP_PHOTOMETRIC_NOTFIT)) != 0) & np.isfinite(exp_gray)
-        gray = np.where(phot[:, None], exp_gray[:, None], gray)
-        gray_var = np.where(phot[:, None], (exp_err ** 2)[:, None], gray_var)
+        gray = np.where(phot[:, None], level, gray)
+        gray_var = np.where(phot[:, None], level_err ** 2, gray_var)
         tilings = np.where(phot[:, None], exp_tilings[:, None], tilings)
     computable = (flag & (F.ZP_PHOTOMETRIC_FIT | F.ZP_PHOTOMETRIC_NOTFIT | F.ZP_NONPHOTOMETRIC_FIT_NIGHT)) != 0
     nofit = (flag & F.ZP_NOFIT_NIGHT) != 0
