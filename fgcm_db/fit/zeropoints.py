@@ -70,7 +70,7 @@ def compose(base_flag: np.ndarray, i0: np.ndarray, i10: np.ndarray, static: np.n
     focal-plane surface at each detector centre and its error (fgcm_db.fit.surface), mag; where NaN
     (or not given), the constant exposure gray.
     """
-    nv, nd = i0.shape
+    nd = i0.shape[1]
     level = np.repeat(exp_gray[:, None], nd, axis=1)
     level_err = np.repeat(exp_err[:, None], nd, axis=1)
     if exp_surface is not None:
