@@ -29,6 +29,22 @@ def weighted_mean(key: np.ndarray, values: np.ndarray, weights: np.ndarray, n: i
     return mean, err, rms, count
 
 
+def normal_equations(key: np.ndarray, n_keys: int, design: np.ndarray, weights: np.ndarray, values: np.ndarray
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """Per-key weighted least-squares normal equations of ``values ~ design @ coef``: the matrices
+    sum_i w_i b_i b_i^T, (n_keys, m, m), and the vectors sum_i w_i b_i y_i, (n_keys, m), for a design of
+    m columns (one small loop over column pairs; the observations are summed by bincount)."""
+    m = design.shape[1]
+    normal = np.empty((n_keys, m, m))
+    rhs = np.empty((n_keys, m))
+    for a in range(m):
+        wb = weights * design[:, a]
+        for c in range(a, m):
+            normal[:, a, c] = normal[:, c, a] = np.bincount(key, wb * design[:, c], minlength=n_keys)
+        rhs[:, a] = np.bincount(key, wb * values, minlength=n_keys)
+    return normal, rhs
+
+
 def group_median(key: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
     """Per-key median (lower-middle element for even counts averaged with the upper one); NaN if empty."""
     out = np.full(n, np.nan)

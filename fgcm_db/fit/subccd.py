@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .stats import mad_outliers
+from .stats import mad_outliers, normal_equations
 
 #: observations per fitted coefficient a key needs for its shape (FGCM_ALGORITHM.md 3.5)
 MIN_OBS_PER_COEFF = 10
@@ -123,14 +123,10 @@ def fit_shape(key: np.ndarray, n_keys: int, uv: np.ndarray, resid: np.ndarray, v
         b = basis(uv[block, 0].astype(np.float64), uv[block, 1].astype(np.float64), order)
         if not mask.all():
             b = b[:, mask]
-        for a in range(m):
-            wb = w * b[:, a]
-            for c in range(a, m):
-                normal[:, a, c] += np.bincount(k, wb * b[:, c], minlength=n_keys)
-            rhs[:, a] += np.bincount(k, wb * r, minlength=n_keys)
+        block_normal, block_rhs = normal_equations(k, n_keys, b, w, r)
+        normal += block_normal
+        rhs += block_rhs
         count += np.bincount(k, minlength=n_keys)
-    iu, ju = np.triu_indices(m, 1)
-    normal[:, ju, iu] = normal[:, iu, ju]
     scale = np.sqrt(np.maximum(np.einsum("kii->ki", normal), 1e-300))
     unit = normal / scale[:, :, None] / scale[:, None, :]
     cond_ok = np.linalg.cond(unit) < 1e8 if n_keys else np.zeros(0, dtype=bool)

@@ -21,6 +21,8 @@ from __future__ import annotations
 import numpy as np
 import scipy.stats
 
+from .stats import normal_equations, weighted_mean
+
 #: tail probability at which a visit's surface must beat a constant (a two-sided 3-sigma Gaussian event)
 SIGNIFICANCE = 2.7e-3
 
@@ -61,21 +63,15 @@ def gray_surface(pair_visit: np.ndarray, pair_detector: np.ndarray, good: np.nda
     use = good & np.isfinite(gray) & np.isfinite(err) & (err > 0)
     v, b = pair_visit[use], det_basis[pair_detector[use]]
     w, g = 1.0 / err[use] ** 2, gray[use]
-    normal = np.empty((n_visits, nt, nt))
-    for i in range(nt):
-        for j in range(i, nt):
-            normal[:, i, j] = normal[:, j, i] = np.bincount(v, w * b[:, i] * b[:, j], minlength=n_visits)
-    rhs = np.stack([np.bincount(v, w * b[:, i] * g, minlength=n_visits) for i in range(nt)], axis=1)
-    n = np.bincount(v, minlength=n_visits)
+    normal, rhs = normal_equations(v, n_visits, b, w, g)
+    mean, _, _, n = weighted_mean(v, g, w, n_visits)
     fitted = n >= max(min_detectors, 3 * nt)
     system = np.where(fitted[:, None, None], normal, np.eye(nt))
     fitted &= np.linalg.cond(system) < 1e10
     cov = np.linalg.inv(np.where(fitted[:, None, None], system, np.eye(nt)))
     coef = np.einsum("vij,vj->vi", cov, np.where(fitted[:, None], rhs, 0.0))
     # keep the surface only where it beats a constant significantly (F test on the two chi-squares)
-    sw = np.bincount(v, w, minlength=n_visits)
     with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.bincount(v, w * g, minlength=n_visits) / sw
         chi2_const = np.bincount(v, w * (g - mean[v]) ** 2, minlength=n_visits)
         chi2_surf = np.bincount(v, w * (g - np.einsum("ni,ni->n", b, coef[v])) ** 2, minlength=n_visits)
         f_stat = ((chi2_const - chi2_surf) / (nt - 1)) / (chi2_surf / np.maximum(n - nt, 1))

@@ -21,6 +21,8 @@ from __future__ import annotations
 import numpy as np
 import scipy.stats
 
+from .stats import weighted_mean
+
 
 def variable_stars(group: np.ndarray, n_stars: int, n_bands: int, mag: np.ndarray, var: np.ndarray,
                    nsigma: float, min_bands: int) -> np.ndarray:
@@ -40,10 +42,7 @@ def variable_stars(group: np.ndarray, n_stars: int, n_bands: int, mag: np.ndarra
     """
     n_groups = n_stars * n_bands
     w = 1.0 / var
-    sw = np.bincount(group, w, minlength=n_groups)
-    n = np.bincount(group, minlength=n_groups)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.bincount(group, w * mag, minlength=n_groups) / sw
+    mean, _, _, n = weighted_mean(group, mag, w, n_groups)
     chi2 = np.bincount(group, w * (mag - mean[group]) ** 2, minlength=n_groups)
     dof = n - 1
     tested = dof >= 1
