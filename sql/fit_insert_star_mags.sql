@@ -10,7 +10,8 @@ INSERT INTO star_mags (
     mag_std_raw,
     n_good,
     n_total,
-    sed_slope
+    sed_slope,
+    mag_colour
 )
 SELECT
     run_id,
@@ -22,5 +23,6 @@ SELECT
     mag_std_raw,
     n_good,
     n_total,
-    sed_slope
+    sed_slope,
+    mag_colour
 FROM fit_star_mags_frame

@@ -9,6 +9,7 @@ SELECT
     mag_std_raw,
     n_good,
     n_total,
-    sed_slope
+    sed_slope,
+    mag_colour
 FROM star_mags
 WHERE run_id = $run_id AND cycle = $cycle

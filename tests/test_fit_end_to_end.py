@@ -46,32 +46,32 @@ def small_fit_no_chromatic(small_tract, tmp_path_factory):  # noqa: F811
 
 
 # -- acceptance (issue 6) ------------------------------------------------------------------------
-@pytest.mark.xfail(strict=False, reason="not robust: seed 1 g 2.00, r 1.69, i 1.36, z 1.56 mmag (g on the "
-                                        "limit), seed 2 g 2.9, r 2.2, i 2.0, z 3.2 (clear visits of mostly cloudy "
+@pytest.mark.xfail(strict=False, reason="not robust: seed 1 g 1.99, r 1.70, i 1.62, z 1.55 mmag (g on the "
+                                        "limit), seed 2 g 2.6, r 2.1, i 1.8, z 3.0 (clear visits of mostly cloudy "
                                         "nights, nightly atmosphere errors); see README, The FGCM fit, Measured")
 def test_small_photometric_zeropoints_within_2mmag_rms_of_truth(small_fit):
     assert max(small_fit.phot_zp_rms.values()) <= 0.002, small_fit.phot_zp_rms
 
 
-@pytest.mark.xfail(strict=False, reason="not robust: seed 1 g 2.6, r 2.0, i 2.1, z 2.3 mmag (passes), seed 2 g 3.7, "
-                                        "r 2.6, i 2.3, z 4.3 (misclassified cloudy visits); see README, The FGCM fit, Measured")
+@pytest.mark.xfail(strict=False, reason="not robust: seed 1 g 2.6, r 2.0, i 2.2, z 2.3 mmag (passes), seed 2 g 3.6, "
+                                        "r 2.9, i 2.1, z 4.2 (misclassified cloudy visits); see README, The FGCM fit, Measured")
 def test_small_all_calibrated_zeropoints_within_4mmag_rms_of_truth(small_fit):
     assert max(small_fit.all_zp_rms.values()) <= 0.004, small_fit.all_zp_rms
 
 
-@pytest.mark.xfail(strict=True, reason="measured 2.2-3.8 mmag rms (z 3.8; seed 2 2.6-4.4): stars with 1-3 "
+@pytest.mark.xfail(strict=True, reason="measured 2.2-3.7 mmag rms (z 3.7; seed 2 2.5-4.2): stars with 1-3 "
                                        "photometric observations are noise-limited; see README, The FGCM fit, Measured")
 def test_small_bright_star_magnitudes_within_3mmag_rms_of_truth(small_fit):
     assert max(small_fit.star_rms.values()) <= 0.003, small_fit.star_rms
 
 
-@pytest.mark.xfail(strict=False, reason="not robust: seed 1 g -0.43, r -0.13, i -0.02, z -0.46 mmag/mag (passes), "
-                                        "seed 2 z 1.1, seed 3 g -1.65; see README, The FGCM fit, Measured")
+@pytest.mark.xfail(strict=False, reason="not robust: seed 1 g -0.55, r -0.26, i -0.08, z -0.46 mmag/mag (passes), "
+                                        "seed 2 g -1.1, z 1.1, seed 3 z -1.2; see README, The FGCM fit, Measured")
 def test_small_colour_residual_slope_within_1mmag_per_mag(small_fit):
     assert max(abs(s) for s in small_fit.colour_slope.values()) <= 0.001, small_fit.colour_slope
 
 
-@pytest.mark.xfail(strict=True, reason="PWV off by 0.17-1.6 mm (5 of 7 nights > 0.5 mm; seed 2 up to 3.4): it "
+@pytest.mark.xfail(strict=True, reason="PWV off by 0.20-1.8 mm (5 of 7 nights > 0.5 mm; seed 2 up to 2.8): it "
                                        "trades against the aperture correction (with the true aperture slope and a "
                                        "perfect selection, seed 3's worst night goes from 2.1 to 0.6 mm); see README, "
                                        "The FGCM fit, Measured")
@@ -85,7 +85,7 @@ def test_small_nightly_tau_within_0p01(small_fit):
     assert max(small_fit.tau_err.values()) <= 0.01, small_fit.tau_err
 
 
-@pytest.mark.xfail(strict=False, reason="not robust: seed 1 93.5% kept, 100% rejected, seed 2 89%, 84%: clear "
+@pytest.mark.xfail(strict=False, reason="not robust: seed 1 95.7% kept, 97.2% rejected (passes), seed 2 86%, 91%: clear "
                                         "visits on mostly cloudy nights, nightly atmosphere errors against the 5 mmag "
                                         "floor of the automatic cuts; see README, The FGCM fit, Measured")
 def test_small_photometric_classification_95_percent_both_ways(small_fit):
@@ -117,7 +117,10 @@ def test_small_zeropoints_and_stars_hold_the_levels_reached(small_fit):
     # cloud that had made up night 60703's third photometric visit is rejected, which leaves that night two
     # clear visits, too few to fit (min_exp_per_night 3), and a clear r visit of night 60709 reads 8 mmag
     # too faint, beyond the automatic cut. Over seeds 1-8 kept went 0.926 -> 0.933, rejected 0.880 -> 0.906.
-    assert small_fit.photometric_kept >= 0.93 and small_fit.cloudy_rejected >= 0.99
+    # With colours for the SED slopes taken from cloudy visits where a band has no photometric one, the
+    # 0.023 mag visit is photometric again, night 60703 is fitted: kept 0.935 -> 0.957, rejected 1.00 ->
+    # 0.972 (seeds 1-8: kept 0.933 -> 0.926, rejected 0.906 -> 0.900, one visit either way per seed).
+    assert small_fit.photometric_kept >= 0.95 and small_fit.cloudy_rejected >= 0.97
 
 
 def test_small_bright_variable_stars_are_flagged_and_constant_stars_are_not(small_fit):

@@ -99,7 +99,8 @@ class FitState:
     ``p`` fit vector; ``night_ids`` the nights of its nightly entries;
     ``superstar`` (n_epochs, n_filters, n_detectors) mag; ``aper_pivot`` per band (mag of
     delta-aperture); ``exp_gray``, ``exp_gray_rms``, ``exp_n_good_stars`` per visit (NaN/0
-    unknown); ``star_flag`` per star; ``mean_mags`` (n_stars, n_bands) mag (NaN missing);
+    unknown); ``star_flag`` per star; ``mean_mags`` (n_stars, n_bands) the magnitudes for the SED slopes and colour
+    cuts (engine._colour_mags), mag (NaN missing);
     ``cuts`` (n_bands, 3) the low/high exposure-gray cuts (mag) and the variance cut (mag^2) for the
     next cycle; ``repeatability`` per band;
     ``atm_frozen``: the cycle held the atmosphere at the standard values (its grays still hold it);

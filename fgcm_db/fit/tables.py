@@ -193,7 +193,7 @@ def _star_mags(key: dict, inp: CycleInputs, out: CycleOutputs) -> dict:
         **_rep(key, len(s)), "star_id": inp.star_id[s], "band": np.array(inp.bands, dtype=object)[b],
         "mag_std": out.mag_std[s, b], "mag_std_err": out.mag_std_err[s, b], "mag_std_raw": out.mag_std_raw[s, b],
         "n_good": out.n_good[s, b].astype(np.int32), "n_total": out.n_total[s, b].astype(np.int32),
-        "sed_slope": out.sed[s, b],
+        "sed_slope": out.sed[s, b], "mag_colour": out.state.mean_mags[s, b],
     }
 
 
@@ -294,7 +294,9 @@ def load_state(db, run_id: int, cycle: int, inp: CycleInputs, n_wash: int, n_epo
     bi = np.array([inp.bands.index(b) if b in inp.bands else -1 for b in mags["band"]])
     si = np.clip(np.searchsorted(inp.star_id, mags["star_id"]), 0, inp.n_stars - 1)
     mok = (bi >= 0) & (inp.star_id[si] == mags["star_id"])
-    mean[si[mok], bi[mok]] = mags["mag_std_raw"][mok]
+    # mag_colour is NULL in tables written before migration 0009: the photometric mean then
+    colour = np.where(np.isnan(mags["mag_colour"]), mags["mag_std_raw"], mags["mag_colour"])
+    mean[si[mok], bi[mok]] = colour[mok]
     summ = fetch(db, "fit_load_cycle_summary", key)
     cuts = np.zeros((len(inp.bands), 3))
     rep = np.full(len(inp.bands), np.nan)
