@@ -105,3 +105,28 @@ def test_a_survey_can_derive_the_slopes_from_its_own_stellar_library(system, sha
     cfg.write_text(f'[fit]\nsed_library = "{tmp_path / "missing"}"\n')
     with pytest.raises(FgcmDbError, match="sed_library"):
         load_config(cfg)
+
+
+def test_a_constant_term_helps_slopes_derived_from_a_real_library_on_spectra_held_out(system, shared_data, tmp_path):
+    """``[fit] sed_intercept``: coefficients derived from half of the Pickles spectra, applied to the
+    other half, and the other way round. With the constant term g follows a 1 nm shift better (measured
+    1.10 -> 0.78 and 0.86 -> 0.64 mmag rms; an airmass change 0.51 -> 0.36, 0.56 -> 0.36) and no band
+    gets worse by more than 0.2 mmag (measured: none by more than 0.01)."""
+    import os
+
+    lam, curves, lam_std, rules, _, _ = system
+    spectra = sorted((shared_data / "sed" / "pickles").glob("*.sed"))
+    halves = []
+    for k in range(2):
+        d = tmp_path / f"half{k}"
+        d.mkdir()
+        for path in spectra[k::2]:
+            os.symlink(path, d / path.name)
+        halves.append(d)
+    for train, test in ((halves[0], halves[1]), (halves[1], halves[0])):
+        fnu = library_templates(test, lam).fnu
+        errs = [linearisation_errors(system, fnu, derive_coefficients(BANDS, lam_std, lam, curves, rules, str(train),
+                                                                      intercept))
+                for intercept in (False, True)]
+        assert errs[1][("g", "shift")] < 0.8 * errs[0][("g", "shift")], errs
+        assert all(errs[1][k] <= errs[0][k] + 0.0002 for k in errs[0]), errs

@@ -349,7 +349,8 @@ class _Cycle:
         if missing:
             derived = derive_coefficients(
                 inp.bands, dict(zip(inp.bands, inp.lambda_std)), inp.std_wavelength,
-                dict(zip(inp.bands, inp.std_throughput)), {b: self.rules[b] for b in missing}, cfg.sed_library)
+                dict(zip(inp.bands, inp.std_throughput)), {b: self.rules[b] for b in missing}, cfg.sed_library,
+                cfg.sed_intercept_used())
             coeffs.update(derived)
         self.sed_coeffs = coeffs
         self.star_flag = np.where(inp.star_reserved, F.STAR_RESERVED, 0).astype(np.int64)

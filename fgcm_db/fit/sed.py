@@ -127,9 +127,10 @@ def boundary_term(m_p, m_s, lambda_p: float, lambda_s: float):
 
 def derive_coefficients(bands: list[str], lambda_std: dict[str, float], wavelength_nm: np.ndarray,
                         passbands: dict[str, np.ndarray], rules: dict[str, list[str]],
-                        library: str = "") -> dict[str, list[float]]:
+                        library: str = "", intercept: bool = False) -> dict[str, list[float]]:
     """Least-squares coefficients of every band's rule on a stellar library: ``library`` a directory
-    of Pickles-format spectra, "" the built-in stellar family."""
+    of Pickles-format spectra, "" the built-in stellar family. With ``intercept`` each band's list ends
+    with a constant term (1/nm) added to the rule's combination."""
     order = [b for b in bands if b in passbands]
     pb = np.stack([passbands[b] for b in order])
     lstd = np.array([lambda_std[b] for b in order])
@@ -146,7 +147,8 @@ def derive_coefficients(bands: list[str], lambda_std: dict[str, float], waveleng
     for band, terms in rules.items():
         if band not in col or not terms:
             continue
-        basis = np.stack([_term_values(t, mags, col, lambda_std) for t in terms], axis=1)
+        basis = np.stack([_term_values(t, mags, col, lambda_std) for t in terms]
+                         + ([np.ones(len(mags))] if intercept else []), axis=1)
         coeffs, *_ = np.linalg.lstsq(basis, slopes[:, col[band]], rcond=None)
         out[band] = [float(c) for c in coeffs]
     return out
@@ -163,7 +165,8 @@ def sed_slopes(mean_mags: np.ndarray, bands: list[str], lambda_std: dict[str, fl
                rules: dict[str, list[str]], coefficients: dict[str, list[float]]) -> np.ndarray:
     """F' per (star, band), shape like ``mean_mags`` (n_stars, n_bands), 1/nm; NaN where not computable.
 
-    ``mean_mags`` has NaN for missing means.
+    ``mean_mags`` has NaN for missing means. ``coefficients[band]`` has one value per term of the
+    band's rule, and optionally one more: a constant (1/nm).
     """
     col = {b: i for i, b in enumerate(bands)}
     out = np.full(mean_mags.shape, np.nan)
@@ -175,6 +178,8 @@ def sed_slopes(mean_mags: np.ndarray, bands: list[str], lambda_std: dict[str, fl
         total = np.zeros(len(mean_mags))
         for t, c in zip(terms, coefficients[band]):
             total = total + c * _term_values(t, mean_mags, col, lambda_std)
+        if len(coefficients[band]) == len(terms) + 1:
+            total = total + coefficients[band][-1]
         out[:, col[band]] = total
     return out
 
