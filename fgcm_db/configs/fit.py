@@ -144,20 +144,16 @@ class FitConfig:
     #: constant (1/nm); {} = derived by least squares from the LUT's standard passbands and a stellar
     #: library (FGCM_LESSONS.md 4).
     sed_coefficients: dict[str, list[float]] = dataclasses.field(default_factory=dict)
+    #: the stellar library the coefficients are derived from: a directory of Pickles-format ``*.sed``
+    #: spectra (Angstrom, F_lambda; e.g. Pickles 1998) whose mix resembles the survey's stars; "" = the
+    #: built-in stellar model (3000-12000 K dwarfs).
+    sed_library: str = ""
     #: derived rules get a constant term besides the boundary terms (an addition to the reference);
     #: unset = on with a ``sed_library``, off with the built-in model. With real spectra it helps: on
     #: Pickles spectra held out of the derivation, g slopes follow a 1 nm shift to 0.78 mmag rms instead
     #: of 1.10 (blue stars 0.25 instead of 1.1); derived from the built-in model, real G/K stars' g slopes
     #: get worse (0.46 -> 0.97 mmag), the constant carrying the model's mismatch (README, The FGCM fit).
     sed_intercept: bool | None = None
-
-    def sed_intercept_used(self) -> bool:
-        """Whether derived SED rules get a constant term (``sed_intercept``, unset: with a library)."""
-        return bool(self.sed_library) if self.sed_intercept is None else self.sed_intercept
-    #: the stellar library the coefficients are derived from: a directory of Pickles-format ``*.sed``
-    #: spectra (Angstrom, F_lambda; e.g. Pickles 1998) whose mix resembles the survey's stars; "" = the
-    #: built-in stellar model (3000-12000 K dwarfs).
-    sed_library: str = ""
     #: colour cuts: "g-i" -> [low, high] mag; stars outside are not calibration stars.
     star_color_cuts: dict[str, list[float]] = dataclasses.field(
         default_factory=lambda: {"g-r": [-0.25, 2.25], "r-i": [-0.50, 2.25], "i-z": [-0.50, 1.00],
@@ -166,6 +162,10 @@ class FitConfig:
     convergence_tolerance: float = 0.005
     #: seed of the named random stream (histogram bootstrap); star reservation is a hash of star_id.
     random_seed: int = 12345
+
+    def sed_intercept_used(self) -> bool:
+        """Whether derived SED rules get a constant term (``sed_intercept``, unset: with a library)."""
+        return bool(self.sed_library) if self.sed_intercept is None else self.sed_intercept
 
     def cut(self, name: str, band: str) -> float:
         """Per-band value of ``exp_gray_photometric_cut``, ``exp_gray_high_cut`` or ``exp_var_gray_photometric_cut``."""
