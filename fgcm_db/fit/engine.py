@@ -42,7 +42,7 @@ from .model import MC, chromatic_correction
 from .params import ParamLayout, pinned, visit_atmosphere
 from .sed import default_rules, derive_coefficients, fill_median, sed_slopes
 from .sigma import repeatability_and_sigma_fgcm, sigma_cal
-from .stats import group_median, mad_outliers
+from .stats import group_median, mad_outliers, weighted_mean
 from .superstar import superstar_chromaticity_update, superstar_update
 from .surface import gray_surface
 from .variability import variable_stars
@@ -888,16 +888,12 @@ class _Cycle:
         need = np.flatnonzero(~np.isfinite(self.mean)[self.group])  # observations of those (star, band)
         crunched = self.zp.gray[inp.obs_visit[need], inp.obs_detector[need]] + self.m[need]
         calibrated = np.isfinite(crunched)
-        crunched[~calibrated] = 0.0
         weight, group = self._weight(need), self.group[need]
         out = self.mean
         # the focal-plane outliers last: a star seen in the band on one visit, clipped while that visit
         # still counted as photometric, has nothing else
         for use in (calibrated & ~self.obs_outlier[need], calibrated):
-            w = np.where(use, weight, 0.0)
-            sw = np.bincount(group, w, minlength=self.n_groups)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                mean = np.bincount(group, w * crunched, minlength=self.n_groups) / sw
+            mean = weighted_mean(group[use], crunched[use], weight[use], self.n_groups)[0]
             out = np.where(np.isfinite(out), out, mean)
         return out
 
