@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from fgcm_db.fit.chisq import FitData
+from fgcm_db.fit.model import aperture_curvature_feature
 from fgcm_db.fit.params import ParamLayout, StandardAtmosphere
 
 
@@ -74,11 +75,14 @@ def synthetic_fit_data(passbands: AnalyticPassbands, seed: int = 3, n_stars: int
     band = visit_filter[visit]
     group = star * n_filters + band
     uniq, group = np.unique(group, return_inverse=True)
+    # a visit offset range narrower than the offsets, so the curvature feature's linear continuation is used
+    aper_x = rng.normal(0, 0.02, n_visits * n_det)[pair]
     data = FitData(
         pair=pair, dsecz=rng.normal(0, 0.01, len(visit)), weight=1.0 / rng.uniform(0.004, 0.02, len(visit)) ** 2,
         group=group, m_const=rng.normal(0, 0.02, len(visit)) + 18.0,
         sed_slope=rng.normal(-0.002, 0.002, n_stars)[star], i10_std=passbands.i10_std[band], visit=visit,
-        band=band, aper_x=rng.normal(0, 0.02, n_visits * n_det)[pair], chrom_key=visit_filter[visit] * n_det + det,
+        band=band, aper_x=aper_x, aper_q=aperture_curvature_feature(aper_x, -0.02, 0.03),
+        chrom_key=visit_filter[visit] * n_det + det,
         flat_key=visit_filter[visit] * n_det + det, flat_counts=np.bincount(visit_filter[visit] * n_det + det,
                                                                              minlength=n_filters * n_det),
         pair_filter=visit_filter[pair_visit], pair_detector=pair_detector, pair_secz=pair_secz, pair_pmb=pair_pmb,

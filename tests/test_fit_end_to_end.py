@@ -9,6 +9,7 @@ hold the levels reached.
 
 from __future__ import annotations
 
+import duckdb
 import numpy as np
 import pytest
 
@@ -32,9 +33,16 @@ def run_chain(db_path, overrides: dict, n_fit: int = N_FIT_CYCLES):
 
 
 @pytest.fixture(scope="module")
-def small_fit(small_tract, tmp_path_factory):  # noqa: F811
+def small_fit_run(small_tract, tmp_path_factory):  # noqa: F811
+    """(database, run_id, final cycle) of the default chain on the small tract."""
     db = copy_db(small_tract, tmp_path_factory.mktemp("fit_small") / "fit.duckdb")
     run_id, cycle = run_chain(db, {"wash_mjds": [small_tract.info["wash_mjd"]]})
+    return db, run_id, cycle
+
+
+@pytest.fixture(scope="module")
+def small_fit(small_tract, small_fit_run):  # noqa: F811
+    db, run_id, cycle = small_fit_run
     return fit_accuracy(db, small_tract.sim, run_id, cycle)
 
 
@@ -46,32 +54,32 @@ def small_fit_no_chromatic(small_tract, tmp_path_factory):  # noqa: F811
 
 
 # -- acceptance (issue 6) ------------------------------------------------------------------------
-@pytest.mark.xfail(strict=False, reason="not robust: seed 1 g 1.99, r 1.70, i 1.62, z 1.55 mmag (g on the "
-                                        "limit), seed 2 g 2.6, r 2.1, i 1.8, z 3.0 (clear visits of mostly cloudy "
+@pytest.mark.xfail(strict=False, reason="not robust: seed 1 g 1.99, r 1.75, i 1.53, z 1.56 mmag (g on the "
+                                        "limit), seed 2 g 2.6, r 2.1, i 1.9, z 3.1 (clear visits of mostly cloudy "
                                         "nights, nightly atmosphere errors); see README, The FGCM fit, Measured")
 def test_small_photometric_zeropoints_within_2mmag_rms_of_truth(small_fit):
     assert max(small_fit.phot_zp_rms.values()) <= 0.002, small_fit.phot_zp_rms
 
 
-@pytest.mark.xfail(strict=False, reason="not robust: seed 1 g 2.6, r 2.0, i 2.2, z 2.3 mmag (passes), seed 2 g 3.6, "
-                                        "r 2.9, i 2.1, z 4.2 (misclassified cloudy visits); see README, The FGCM fit, Measured")
+@pytest.mark.xfail(strict=False, reason="not robust: seed 1 g 2.6, r 2.0, i 2.2, z 2.3 mmag (passes), seed 2 g 3.3, "
+                                        "r 2.9, i 2.2, z 4.2 (misclassified cloudy visits); see README, The FGCM fit, Measured")
 def test_small_all_calibrated_zeropoints_within_4mmag_rms_of_truth(small_fit):
     assert max(small_fit.all_zp_rms.values()) <= 0.004, small_fit.all_zp_rms
 
 
-@pytest.mark.xfail(strict=True, reason="measured 2.2-3.7 mmag rms (z 3.7; seed 2 2.5-4.2): stars with 1-3 "
+@pytest.mark.xfail(strict=True, reason="measured 2.2-3.7 mmag rms (z 3.7; seed 2 2.5-4.3): stars with 1-3 "
                                        "photometric observations are noise-limited; see README, The FGCM fit, Measured")
 def test_small_bright_star_magnitudes_within_3mmag_rms_of_truth(small_fit):
     assert max(small_fit.star_rms.values()) <= 0.003, small_fit.star_rms
 
 
-@pytest.mark.xfail(strict=False, reason="not robust: seed 1 g -0.55, r -0.26, i -0.08, z -0.46 mmag/mag (passes), "
-                                        "seed 2 g -1.1, z 1.1, seed 3 z -1.2; see README, The FGCM fit, Measured")
+@pytest.mark.xfail(strict=False, reason="not robust: seed 1 g -0.37, r -0.15, i -0.07, z -0.47 mmag/mag (passes), "
+                                        "seed 2 z 1.1, seed 3 z -1.2; see README, The FGCM fit, Measured")
 def test_small_colour_residual_slope_within_1mmag_per_mag(small_fit):
     assert max(abs(s) for s in small_fit.colour_slope.values()) <= 0.001, small_fit.colour_slope
 
 
-@pytest.mark.xfail(strict=True, reason="PWV off by 0.20-1.8 mm (5 of 7 nights > 0.5 mm; seed 2 up to 2.8): it "
+@pytest.mark.xfail(strict=True, reason="PWV off by 0.23-1.6 mm (6 of 8 nights > 0.5 mm; seed 2 up to 3.2): it "
                                        "trades against the aperture correction (with the true aperture slope and a "
                                        "perfect selection, seed 3's worst night goes from 2.1 to 0.6 mm); see README, "
                                        "The FGCM fit, Measured")
@@ -85,11 +93,31 @@ def test_small_nightly_tau_within_0p01(small_fit):
     assert max(small_fit.tau_err.values()) <= 0.01, small_fit.tau_err
 
 
-@pytest.mark.xfail(strict=False, reason="not robust: seed 1 95.7% kept, 97.2% rejected (passes), seed 2 86%, 91%: clear "
+@pytest.mark.xfail(strict=False, reason="not robust: seed 1 93.5% kept, 100% rejected, seed 2 89%, 91%: clear "
                                         "visits on mostly cloudy nights, nightly atmosphere errors against the 5 mmag "
                                         "floor of the automatic cuts; see README, The FGCM fit, Measured")
 def test_small_photometric_classification_95_percent_both_ways(small_fit):
     assert small_fit.photometric_kept >= 0.95 and small_fit.cloudy_rejected >= 0.95
+
+
+def test_small_aperture_correction_never_rises_with_the_delta_aperture(small_fit_run):
+    """Each band's fitted correction, slope x + curvature q(x), falls (or stays flat) across the range of
+    delta-aperture offsets its fit saw, within the 0.003 mag/mag width of the penalty that holds it there
+    (without it seed 2's z curvature sat at its -50 bound with the derivative +0.5 at the low end)."""
+    db, run_id, cycle = small_fit_run
+    con = duckdb.connect(str(db), read_only=True)
+    rows = con.execute("SELECT band, param, value FROM fit_params WHERE run_id = ? AND cycle = ? "
+                       "AND param LIKE 'aper_corr_%'", [run_id, cycle]).fetchall()
+    con.close()
+    par = {(band, name): value for band, name, value in rows}
+    bands = sorted({band for band, _ in par})
+    assert bands == ["g", "i", "r", "z"]
+    for band in bands:
+        low, high = par[band, "aper_corr_range_low"], par[band, "aper_corr_range_high"]
+        assert low < 0.0 < high, (band, low, high)
+        slope, curvature = par[band, "aper_corr_slope"], par[band, "aper_corr_curvature"]
+        for end in (low, high):
+            assert slope + 2.0 * curvature * end <= 0.01, (band, slope, curvature, end)
 
 
 def test_chromatic_correction_off_is_measurably_worse_in_the_colour_slope(small_fit, small_fit_no_chromatic):
@@ -120,7 +148,11 @@ def test_small_zeropoints_and_stars_hold_the_levels_reached(small_fit):
     # With colours for the SED slopes taken from cloudy visits where a band has no photometric one, the
     # 0.023 mag visit is photometric again, night 60703 is fitted: kept 0.935 -> 0.957, rejected 1.00 ->
     # 0.972 (seeds 1-8: kept 0.933 -> 0.926, rejected 0.906 -> 0.900, one visit either way per seed).
-    assert small_fit.photometric_kept >= 0.95 and small_fit.cloudy_rejected >= 0.97
+    # With the aperture correction held non-increasing over its fitted range (and continued along its
+    # tangent beyond it) the same visit goes the other way again: kept 0.957 -> 0.935, rejected 0.972 ->
+    # 1.00 (seeds 1-8: kept 0.926 -> 0.952, rejected 0.900 -> 0.902). The guard follows seed 1; the 95 %
+    # acceptance above is unchanged.
+    assert small_fit.photometric_kept >= 0.93 and small_fit.cloudy_rejected >= 0.99
 
 
 def test_small_bright_variable_stars_are_flagged_and_constant_stars_are_not(small_fit):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -69,3 +71,28 @@ def test_effective_i10_is_the_magnitudes_i10_plus_each_detectors_pinned_chromati
     offset = offset.reshape(-1)[chisq.data.chrom_key]
     assert np.ptp(offset) > 0.5
     assert np.allclose(eff - i10, offset, rtol=0, atol=1e-9)
+
+
+def test_aperture_monotonic_penalty_value_and_gradient_match_central_differences():
+    """With a range, a correction that rises at a range end costs (derivative / width)^2 there; the
+    penalty's gradient agrees with central differences, and a falling correction costs nothing."""
+    pb = AnalyticPassbands()
+    data, layout, p = synthetic_fit_data(pb)
+    bounded = dataclasses.replace(data, aper_range=np.tile([-0.02, 0.03], (data.n_bands, 1)))
+    free = np.ones(layout.size, dtype=bool)
+    plain, penalised = Chisq(data, pb, layout, pb.std, free), Chisq(bounded, pb, layout, pb.std, free)
+    q = p.copy()
+    q[layout.aper] = [-1.0, -0.2, -1.5][: layout.n_bands]
+    q[layout.aper2] = [0.0, 30.0, -5.0][: layout.n_bands]  # band 1 rises at the high end: -0.2 + 2*30*0.03 = 1.6
+    expected = (1.6 / Chisq.APER_MONOTONIC_WIDTH) ** 2 / penalised.dof
+    assert penalised(q)[0] - plain(q)[0] == pytest.approx(expected, rel=1e-9)
+    _, grad = penalised(q)
+    for k in [*range(layout.aper.start, layout.aper.stop), *range(layout.aper2.start, layout.aper2.stop)]:
+        h = 1e-5
+        up, dn = q.copy(), q.copy()
+        up[k] += h
+        dn[k] -= h
+        numeric = (penalised(up)[0] - penalised(dn)[0]) / (2 * h)
+        assert abs(grad[k] - numeric) <= 1e-3 * abs(numeric) + 1e-9, (k, grad[k], numeric)
+    q[layout.aper2] = [0.0, 0.0, -5.0][: layout.n_bands]
+    assert penalised(q)[0] == pytest.approx(plain(q)[0], rel=1e-12)

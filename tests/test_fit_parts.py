@@ -11,6 +11,7 @@ from fgcm_db.errors import FgcmDbError
 from fgcm_db.fit import flags as F
 from fgcm_db.fit.gray import (CcdGray, ExpGray, auto_cuts, auto_var_cut, calibratable_nights, ccd_gray, exp_gray,
                               night_gray_offset, select_exposures)
+from fgcm_db.fit.model import aperture_curvature_feature
 from fgcm_db.fit.params import ParamLayout, StandardAtmosphere, pinned, pinned_gradient, visit_atmosphere
 from fgcm_db.fit.sed import boundary_term, default_rules, fill_median
 from fgcm_db.fit.stats import gaussian_fit, group_median, mad_outliers
@@ -298,3 +299,15 @@ def test_photometric_and_recovered_detectors_take_the_exposure_gray_surface_wher
             assert np.allclose(z.gray, surface) and np.allclose(z.gray_var, 0.0008 ** 2)
         else:
             assert z.gray[0, 0] == pytest.approx(-0.02) and z.gray[0, 1] == pytest.approx(-0.06)
+
+
+def test_aperture_curvature_feature_is_the_square_inside_its_range_and_its_tangent_outside():
+    x = np.linspace(-0.05, 0.08, 2601)
+    low, high = -0.01, 0.03
+    q = aperture_curvature_feature(x, low, high)
+    inside = (x >= low) & (x <= high)
+    assert np.allclose(q[inside], x[inside] ** 2, rtol=0, atol=1e-15)
+    for end in (low, high):  # value and slope continue at each end
+        beyond = x > high if end == high else x < low
+        assert np.allclose(q[beyond], end ** 2 + 2 * end * (x[beyond] - end), rtol=0, atol=1e-15)
+    assert np.array_equal(aperture_curvature_feature(x, -np.inf, np.inf), x * x)

@@ -37,10 +37,14 @@ class FitData:
     the pair's reference), ``weight`` (1/sigma^2, 1/mag^2), ``group`` (star-band group, 0..n_groups-1),
     ``m_const`` (mag: every term that does not depend on the fit vector), ``sed_slope`` (1/nm),
     ``i10_std`` (nm), ``visit`` (index into the visit arrays), ``band`` (0..n_bands-1), ``aper_x``
-    (mag: the visit's median delta-aperture minus the band's pivot, 0 when unknown), ``chrom_key``
+    (mag: the visit's median delta-aperture minus the band's pivot, 0 when unknown), ``aper_q``
+    (mag^2: the curvature term's feature, ``x^2`` inside the band's fitted range, continued linearly
+    outside it, :func:`fgcm_db.fit.model.aperture_curvature_feature`), ``chrom_key``
     (filter x n_detectors + detector, the CCD-chromaticity entry); ``chrom_counts`` (optional, per entry: the
     weights of its zero-mean constraint); ``flat_key`` ((epoch x n_filters + filter) x n_detectors +
-    detector: the superstar entry) and ``flat_counts`` likewise (both optional: no superstar term).
+    detector: the superstar entry) and ``flat_counts`` likewise (both optional: no superstar term);
+    ``aper_range`` (optional, (n_bands, 2), mag) the delta-aperture offsets between which the aperture
+    correction must not increase (see :class:`Chisq`).
     Pair arrays: ``pair_filter``, ``pair_detector`` (LUT indices), ``pair_secz``, ``pair_pmb`` (hPa),
     ``pair_visit``. Visit arrays: ``visit_night`` (0..n_nights-1), ``visit_dt`` (days from the night
     pivot), ``visit_wash``, ``visit_qe_dt`` (days from the wash interval's start), ``visit_filter``.
@@ -56,6 +60,7 @@ class FitData:
     visit: np.ndarray
     band: np.ndarray
     aper_x: np.ndarray
+    aper_q: np.ndarray
     chrom_key: np.ndarray
     pair_filter: np.ndarray
     pair_detector: np.ndarray
@@ -72,6 +77,7 @@ class FitData:
     chrom_counts: np.ndarray | None = None
     flat_key: np.ndarray | None = None
     flat_counts: np.ndarray | None = None
+    aper_range: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         self.group_weight = np.bincount(self.group, self.weight, minlength=self.n_groups)
@@ -103,7 +109,18 @@ class Chisq:
         added to the chi-square as sum (offset / width)^2; 0 = none. In bands where the stars' SED
         slopes span little (r), the data barely constrain the offsets and the prior keeps them from
         trading noise against the superstar.
+
+    With ``data.aper_range`` and a free aperture correction, the chi-square also holds the penalty
+    ``sum (max(0, dA/dx) / APER_MONOTONIC_WIDTH)^2`` over both ends of each band's range, dA/dx =
+    slope + 2 curvature x the correction's derivative there. A wider PSF loses more light outside the
+    calibration aperture *and* raises the delta-aperture, so the correction can only fall with x; the
+    penalty keeps the curvature from bending it back up to absorb atmosphere errors (on simulated tracts
+    a free z curvature reached -50, its bound, with the derivative +0.5 at the range's low end).
     """
+
+    #: width of the one-sided penalty that keeps the aperture correction from increasing with the
+    #: delta-aperture, mag per mag of delta-aperture
+    APER_MONOTONIC_WIDTH = 0.003
 
     def __init__(self, data: FitData, passbands: Passbands, layout: ParamLayout, std: StandardAtmosphere,
                  free: np.ndarray, chromatic: bool = True, chromaticity_prior: float = 0.0):
@@ -113,6 +130,9 @@ class Chisq:
         self.prior = chromaticity_prior if (layout.n_detectors and chromatic) else 0.0
         self.dof = max(data.n_obs - int(self.free.sum()), 1)
         self.atm_free = bool(self.free[: 6 * layout.n_nights].any())
+        rng = data.aper_range
+        self.aper_ends = (None if rng is None or not self.free[layout.aper].any()
+                          else np.where(np.isfinite(rng), rng, np.nan))
         self.n_evaluations = 0
         self.chrom_weight = data.chrom_weight(layout.n_filters, layout.n_detectors)
 
@@ -142,9 +162,8 @@ class Chisq:
         m = d.m_const + p[lay.qe][d.visit_wash][d.visit]
         m += (p[lay.qe_slope][d.visit_wash] * d.visit_qe_dt)[d.visit]
         m += p[lay.filt][d.visit_filter][d.visit]
-        term = p[lay.aper2][d.band] * d.aper_x
-        term += p[lay.aper][d.band]
-        term *= d.aper_x
+        term = p[lay.aper][d.band] * d.aper_x
+        term += p[lay.aper2][d.band] * d.aper_q
         m += term
         term = np.log(i0, out=term)
         term *= MC
@@ -205,11 +224,8 @@ class Chisq:
         grad[lay.qe] = np.bincount(d.visit_wash, s_visit, minlength=lay.n_wash)
         grad[lay.qe_slope] = np.bincount(d.visit_wash, s_visit * d.visit_qe_dt, minlength=lay.n_wash)
         grad[lay.filt] = np.bincount(d.visit_filter, s_visit, minlength=lay.n_filters)
-        wrx = wr2 * d.aper_x
-        grad[lay.aper] = np.bincount(d.band, wrx, minlength=lay.n_bands)
-        wrx *= d.aper_x
-        grad[lay.aper2] = np.bincount(d.band, wrx, minlength=lay.n_bands)
-        del wrx
+        grad[lay.aper] = np.bincount(d.band, wr2 * d.aper_x, minlength=lay.n_bands)
+        grad[lay.aper2] = np.bincount(d.band, wr2 * d.aper_q, minlength=lay.n_bands)
         c = self._chromatic_factor(i10_eff)
         del i10_eff
         if lay.n_detectors and self.chromatic:
@@ -221,6 +237,12 @@ class Chisq:
             delta = pinned(p[lay.chrom].reshape(lay.n_filters, lay.n_detectors), w)
             chi2 += float(np.sum((delta / self.prior) ** 2))
             grad[lay.chrom] += pinned_gradient(2.0 * delta / self.prior ** 2, w).reshape(-1)
+        if self.aper_ends is not None:
+            excess = self._aper_excess(p)
+            w = 1.0 / self.APER_MONOTONIC_WIDTH ** 2
+            chi2 += w * float(np.sum(excess ** 2))
+            grad[lay.aper] += 2.0 * w * excess.sum(axis=1)
+            grad[lay.aper2] += 4.0 * w * np.sum(excess * np.nan_to_num(self.aper_ends), axis=1)
         if d.flat_key is not None:
             nf = lay.flat.stop - lay.flat.start
             g_flat = np.bincount(d.flat_key, wr2, minlength=nf).reshape(-1, lay.n_detectors)
@@ -235,6 +257,13 @@ class Chisq:
                 weights = g_visit[var] * d.visit_dt if chained else g_visit[var]
                 grad[lay.atm(k)] = np.bincount(d.visit_night, weights, minlength=nn)
         return chi2 / self.dof, grad / self.dof
+
+    def _aper_excess(self, p: np.ndarray) -> np.ndarray:
+        """(n_bands, 2) positive part of the aperture correction's derivative at the ends of each band's
+        range (0 where the range is unbounded), mag per mag of delta-aperture."""
+        lay = self.layout
+        slope = p[lay.aper][:, None] + 2.0 * p[lay.aper2][:, None] * self.aper_ends
+        return np.nan_to_num(np.maximum(slope, 0.0))
 
     def _chromatic_factor(self, i10: np.ndarray) -> np.ndarray:
         if not self.chromatic:
@@ -303,8 +332,12 @@ class Chisq:
         del filters
         bands = self._group_blocks(d.band, lay.n_bands)
         h[lay.aper] = self._grouped_curvature(d.aper_x, bands)
-        h[lay.aper2] = self._grouped_curvature(d.aper_x * d.aper_x, bands)
+        h[lay.aper2] = self._grouped_curvature(d.aper_q, bands)
         del bands
+        if self.aper_ends is not None:
+            active = (self._aper_excess(p) > 0) / self.APER_MONOTONIC_WIDTH ** 2
+            h[lay.aper] += active.sum(axis=1)
+            h[lay.aper2] += np.sum(active * 4.0 * np.nan_to_num(self.aper_ends) ** 2, axis=1)
         if lay.n_detectors and self.chromatic:
             c *= MC
             h[lay.chrom] = self._grouped_curvature(c, self._group_blocks(d.chrom_key, lay.n_filters * lay.n_detectors))

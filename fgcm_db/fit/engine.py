@@ -38,7 +38,7 @@ from .gray import (
     select_exposures,
 )
 from .inputs import CycleInputs, FitState
-from .model import MC, chromatic_correction
+from .model import MC, aperture_curvature_feature, chromatic_correction
 from .params import ParamLayout, pinned, visit_atmosphere
 from .sed import default_rules, derive_coefficients, fill_median, sed_slopes
 from .sigma import repeatability_and_sigma_fgcm, sigma_cal
@@ -211,13 +211,38 @@ class _Cycle:
             self.p_prev = self._align_previous_vector(prev, std_p)
             self.aper_pivot = prev.aper_pivot.copy()
             self.cuts = prev.cuts.copy()
+        unbounded = np.tile([-np.inf, np.inf], (self.nb, 1))
+        self.aper_range = unbounded if prev is None or prev.aper_range is None else prev.aper_range.copy()
         self.superstar = self._pinned_flat(self.p_prev)
         self.superstar_at_start = self.superstar.copy()
         self.superstar_err = np.full(self.superstar.size, np.nan)
         self.superstar_n = np.zeros(self.superstar.size, dtype=np.int64)
         self._initial_sub_ccd()
         self.visit_aper_x = np.nan_to_num(self.visit_delta_aper - self.aper_pivot[inp.visit_band])
+        self._set_aper_feature()
         self.std_p = std_p
+
+    def _set_aper_feature(self) -> None:
+        """The curvature feature per visit (mag^2) for the aperture range in force."""
+        vb = self.inp.visit_band
+        self.visit_aper_q = aperture_curvature_feature(self.visit_aper_x, self.aper_range[vb, 0],
+                                                       self.aper_range[vb, 1])
+
+    def _fitted_aper_range(self, sel: np.ndarray) -> np.ndarray:
+        """(n_bands, 2) lowest and highest delta-aperture offset (mag) among the visits with observations
+        in ``sel`` and a measured delta-aperture; bands without any keep their range in force."""
+        inp = self.inp
+        used = np.zeros(self.nv, dtype=bool)
+        used[inp.obs_visit[sel]] = True
+        used &= np.isfinite(self.visit_delta_aper)
+        out = self.aper_range.copy()
+        lo = np.full(self.nb, np.inf)
+        hi = np.full(self.nb, -np.inf)
+        np.minimum.at(lo, inp.visit_band[used], self.visit_aper_x[used])
+        np.maximum.at(hi, inp.visit_band[used], self.visit_aper_x[used])
+        seen = lo <= hi
+        out[seen, 0], out[seen, 1] = lo[seen], hi[seen]
+        return out
 
     def _initial_sub_ccd(self) -> None:
         """The sub-detector superstar shape in force (the previous cycle's, else 0), ``sub_ccd``, and a
@@ -250,10 +275,11 @@ class _Cycle:
         p[6 * lay.n_nights:] = prev.p[6 * old.n_nights:]
         return p
 
-    def _aper_correction(self, p: np.ndarray, x: np.ndarray, band: np.ndarray) -> np.ndarray:
-        """Aperture correction (mag) at delta-aperture offsets ``x`` from the band pivots."""
-        lay = self.layout
-        return (p[lay.aper][band] + p[lay.aper2][band] * x) * x
+    def _aper_correction(self, p: np.ndarray) -> np.ndarray:
+        """Aperture correction per visit (mag): slope x + curvature q(x), x the visit's delta-aperture
+        offset from its band's pivot, q the curvature feature of the range in force."""
+        lay, vb = self.layout, self.inp.visit_band
+        return p[lay.aper][vb] * self.visit_aper_x + p[lay.aper2][vb] * self.visit_aper_q
 
     def _m_const(self, idx) -> np.ndarray:
         """m_const (mag) of the observations ``idx`` (index array, bool mask or slice), with the
@@ -283,13 +309,14 @@ class _Cycle:
             pair=self.obs_pair[idx], dsecz=self._dsecz(idx), weight=self._weight(idx), group=g,
             m_const=self._m_const(idx), sed_slope=self._sed_obs(idx), i10_std=inp.i10_std[self.obs_band[idx]],
             visit=inp.obs_visit[idx], band=self.obs_band[idx], aper_x=self.visit_aper_x[inp.obs_visit[idx]],
+            aper_q=self.visit_aper_q[inp.obs_visit[idx]],
             chrom_key=self.chrom_key[idx], chrom_counts=self.chrom_counts, flat_key=self.ss_key[idx],
             flat_counts=self.flat_counts,
             pair_filter=inp.filter_lut[inp.visit_filter[self.pair_visit]],
             pair_detector=inp.detector_lut[self.pair_detector], pair_secz=self.pair_secz,
             pair_pmb=inp.visit_pmb[self.pair_visit], pair_visit=self.pair_visit, visit_night=self.visit_night,
             visit_dt=self.visit_dt, visit_wash=self.visit_wash, visit_qe_dt=self.visit_qe_dt,
-            visit_filter=inp.visit_filter, n_groups=len(ug), n_bands=self.nb,
+            visit_filter=inp.visit_filter, n_groups=len(ug), n_bands=self.nb, aper_range=self.aper_range,
         )
 
     def _model(self) -> Chisq:
@@ -507,6 +534,10 @@ class _Cycle:
                 # grows with it; time trends mix nights) would absorb the extinction errors
                 free[lay.qe_slope] = cfg.fit_qe_slope
                 free[lay.aper] = free[lay.aper2] = cfg.aper_corr_fit
+                if cfg.aper_corr_fit:
+                    # the curvature acts only over the seeing range this fit sees (model.aperture_curvature_feature)
+                    self.aper_range = self._fitted_aper_range(sel)
+                    self._set_aper_feature()
             free[lay.chrom] = cfg.fit_ccd_chromaticity and cfg.chromatic_correction
             free[lay.flat] = True
         self.units = np.ones(lay.size)
@@ -946,7 +977,7 @@ class _Cycle:
         filt = self.p_fit[lay.filt][inp.visit_filter]
         ss = self.superstar[self.visit_epoch[vv], inp.visit_filter[vv], dd]
         vb = inp.visit_band
-        self.visit_aper = self._aper_correction(self.p_fit, self.visit_aper_x, vb)
+        self.visit_aper = self._aper_correction(self.p_fit)
         static = (ss + (self.visit_qe + filt + self.visit_aper + 2.5 * np.log10(inp.visit_exptime))[vv]
                   + inp.zp_ab).reshape(nv, nd)
         full = self._per_detector
@@ -994,7 +1025,7 @@ class _Cycle:
                                 for b in range(self.nb)])
         state = FitState(
             p=self.p_fit.copy(), night_ids=self.night_ids, superstar=self.superstar.copy(),
-            aper_pivot=self.aper_pivot.copy(), exp_gray=self.exp.gray.copy(), exp_gray_rms=self.exp.rms.copy(),
+            aper_pivot=self.aper_pivot.copy(), aper_range=self.aper_range.copy(), exp_gray=self.exp.gray.copy(), exp_gray_rms=self.exp.rms.copy(),
             exp_n_good_stars=self.exp.n_good_stars.copy(), star_flag=self.star_flag.copy(),
             mean_mags=self.colour_mags.copy(), cuts=self.next_cuts.copy(), repeatability=self.repeatability.copy(),
             atm_frozen=self.atm_frozen,

@@ -105,7 +105,10 @@ class FitState:
     next cycle; ``repeatability`` per band;
     ``atm_frozen``: the cycle held the atmosphere at the standard values (its grays still hold it);
     ``sub_ccd`` (n_epochs, n_filters, n_detectors, (order+1)^2) the sub-detector superstar's shape,
-    Chebyshev coefficients in mag with value 0 at the detector centre (fgcm_db.fit.subccd; None: none).
+    Chebyshev coefficients in mag with value 0 at the detector centre (fgcm_db.fit.subccd; None: none);
+    ``aper_range`` (n_bands, 2) the lowest and highest delta-aperture offset from the pivot (mag) among the
+    visits whose fit set the aperture curvature (fgcm_db.fit.model.aperture_curvature_feature; None or
+    infinite: unbounded).
     """
 
     p: np.ndarray
@@ -121,3 +124,4 @@ class FitState:
     repeatability: np.ndarray
     atm_frozen: bool = False
     sub_ccd: np.ndarray | None = None
+    aper_range: np.ndarray | None = None

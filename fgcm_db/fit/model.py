@@ -149,3 +149,17 @@ def chromatic_correction(sed_slope: np.ndarray, i10: np.ndarray, i10_std: np.nda
     del ref
     delta *= MC
     return delta
+
+
+def aperture_curvature_feature(x: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
+    """The aperture correction's curvature feature q(x), mag^2, so that the correction is
+    ``slope x + curvature q(x)``.
+
+    ``q = x^2`` inside [low, high] (the band's range of delta-aperture offsets x, mag, among the visits
+    the fit used) and continues as its tangent outside it, ``q = 2 c x - c^2`` with ``c`` = x clipped to
+    the range: a visit with worse (or better) seeing than every fitted one gets the correction's value and
+    slope at the edge of what the fit saw, not a parabola extrapolated beyond its data (the reference
+    clips the seeing to its fitted range, FGCM_ALGORITHM.md 3.6). Arrays broadcast.
+    """
+    c = np.clip(x, low, high)
+    return c * (2.0 * x - c)

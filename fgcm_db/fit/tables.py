@@ -110,6 +110,10 @@ def _params(inp: CycleInputs, out: CycleOutputs) -> dict:
             add(name, float(st.p[i]), band=band, lo=float(out.lower[i]), hi=float(out.upper[i]),
                 free=bool(out.free[i]), unit=float(out.units[i]))
         add("aper_corr_pivot", float(st.aper_pivot[b]), band=band)
+        rng = st.aper_range[b] if st.aper_range is not None else (np.inf, np.inf)
+        for name, value in zip(("aper_corr_range_low", "aper_corr_range_high"), rng):
+            if np.isfinite(value):
+                add(name, float(value), band=band)
     nd = inp.n_detectors
     for f, name in enumerate(inp.filters):
         for d in range(nd):
@@ -309,6 +313,7 @@ def load_state(db, run_id: int, cycle: int, inp: CycleInputs, n_wash: int, n_epo
     frozen = bool(cycle == 0 and len(nights) and not par["free"][np.isin(par["param"], ATM_CLASSES)].any())
     return FitState(
         p=p, night_ids=nights, superstar=superstar, aper_pivot=per_band("aper_corr_pivot", 0.0),
+        aper_range=np.column_stack([per_band("aper_corr_range_low", -np.inf), per_band("aper_corr_range_high", np.inf)]),
         exp_gray=np.where(vok, exp["exp_gray"][vpos], np.nan),
         exp_gray_rms=np.where(vok, exp["exp_gray_rms"][vpos], np.nan),
         exp_n_good_stars=np.where(vok, exp["n_good_stars"][vpos], 0).astype(np.int64),
