@@ -130,9 +130,9 @@ class Chisq:
         self.prior = chromaticity_prior if (layout.n_detectors and chromatic) else 0.0
         self.dof = max(data.n_obs - int(self.free.sum()), 1)
         self.atm_free = bool(self.free[: 6 * layout.n_nights].any())
-        rng = data.aper_range
-        self.aper_ends = (None if rng is None or not self.free[layout.aper].any()
-                          else np.where(np.isfinite(rng), rng, np.nan))
+        ends = data.aper_range
+        self.aper_ends = (None if ends is None or not self.free[layout.aper].any()
+                          else np.where(np.isfinite(ends), ends, np.nan))
         self.n_evaluations = 0
         self.chrom_weight = data.chrom_weight(layout.n_filters, layout.n_detectors)
 

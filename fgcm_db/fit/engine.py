@@ -1025,7 +1025,8 @@ class _Cycle:
                                 for b in range(self.nb)])
         state = FitState(
             p=self.p_fit.copy(), night_ids=self.night_ids, superstar=self.superstar.copy(),
-            aper_pivot=self.aper_pivot.copy(), aper_range=self.aper_range.copy(), exp_gray=self.exp.gray.copy(), exp_gray_rms=self.exp.rms.copy(),
+            aper_pivot=self.aper_pivot.copy(), aper_range=self.aper_range.copy(), exp_gray=self.exp.gray.copy(),
+            exp_gray_rms=self.exp.rms.copy(),
             exp_n_good_stars=self.exp.n_good_stars.copy(), star_flag=self.star_flag.copy(),
             mean_mags=self.colour_mags.copy(), cuts=self.next_cuts.copy(), repeatability=self.repeatability.copy(),
             atm_frozen=self.atm_frozen,

@@ -110,8 +110,8 @@ def _params(inp: CycleInputs, out: CycleOutputs) -> dict:
             add(name, float(st.p[i]), band=band, lo=float(out.lower[i]), hi=float(out.upper[i]),
                 free=bool(out.free[i]), unit=float(out.units[i]))
         add("aper_corr_pivot", float(st.aper_pivot[b]), band=band)
-        rng = st.aper_range[b] if st.aper_range is not None else (np.inf, np.inf)
-        for name, value in zip(("aper_corr_range_low", "aper_corr_range_high"), rng):
+        ends = st.aper_range[b] if st.aper_range is not None else (np.nan, np.nan)
+        for name, value in zip(("aper_corr_range_low", "aper_corr_range_high"), ends):
             if np.isfinite(value):
                 add(name, float(value), band=band)
     nd = inp.n_detectors
