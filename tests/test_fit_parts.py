@@ -14,7 +14,7 @@ from fgcm_db.fit.gray import (CcdGray, ExpGray, auto_cuts, auto_var_cut, calibra
 from fgcm_db.fit.model import aperture_curvature_feature
 from fgcm_db.fit.params import ParamLayout, StandardAtmosphere, pinned, pinned_gradient, visit_atmosphere
 from fgcm_db.fit.sed import boundary_term, default_rules, fill_median
-from fgcm_db.fit.stats import gaussian_fit, group_median, mad_outliers
+from fgcm_db.fit.stats import gaussian_fit, group_median, group_range, mad_outliers
 from fgcm_db.fit.superstar import superstar_chromaticity_update
 from fgcm_db.fit.surface import gray_surface
 from fgcm_db.fit.variability import variable_stars
@@ -311,3 +311,9 @@ def test_aperture_curvature_feature_is_the_square_inside_its_range_and_its_tange
         beyond = x > high if end == high else x < low
         assert np.allclose(q[beyond], end ** 2 + 2 * end * (x[beyond] - end), rtol=0, atol=1e-15)
     assert np.array_equal(aperture_curvature_feature(x, -np.inf, np.inf), x * x)
+
+
+def test_group_range_gives_each_keys_lowest_and_highest_value_and_infinities_when_empty():
+    low, high = group_range(np.array([0, 2, 0, 2, 2]), np.array([3.0, -1.0, 1.5, 4.0, 0.5]), 4)
+    assert low.tolist() == [1.5, np.inf, -1.0, np.inf]
+    assert high.tolist() == [3.0, -np.inf, 4.0, -np.inf]

@@ -42,7 +42,7 @@ from .model import MC, aperture_curvature_feature, chromatic_correction
 from .params import ParamLayout, pinned, visit_atmosphere
 from .sed import default_rules, derive_coefficients, fill_median, sed_slopes
 from .sigma import repeatability_and_sigma_fgcm, sigma_cal
-from .stats import group_median, mad_outliers, weighted_mean
+from .stats import group_median, group_range, mad_outliers, weighted_mean
 from .superstar import superstar_chromaticity_update, superstar_update
 from .surface import gray_surface
 from .variability import variable_stars
@@ -142,10 +142,7 @@ class _Cycle:
         inp, cfg = self.inp, self.cfg
         self.night_ids, self.visit_night = np.unique(inp.visit_night_id, return_inverse=True)
         nn = len(self.night_ids)
-        tmin = np.full(nn, np.inf)
-        tmax = np.full(nn, -np.inf)
-        np.minimum.at(tmin, self.visit_night, inp.visit_mjd)
-        np.maximum.at(tmax, self.visit_night, inp.visit_mjd)
+        tmin, tmax = group_range(self.visit_night, inp.visit_mjd, nn)
         self.night_pivot = 0.5 * (tmin + tmax)
         self.visit_dt = inp.visit_mjd - self.night_pivot[self.visit_night]
         washes = np.asarray(cfg.wash_mjds, dtype=np.float64)
@@ -236,10 +233,7 @@ class _Cycle:
         used[inp.obs_visit[sel]] = True
         used &= np.isfinite(self.visit_delta_aper)
         out = self.aper_range.copy()
-        lo = np.full(self.nb, np.inf)
-        hi = np.full(self.nb, -np.inf)
-        np.minimum.at(lo, inp.visit_band[used], self.visit_aper_x[used])
-        np.maximum.at(hi, inp.visit_band[used], self.visit_aper_x[used])
+        lo, hi = group_range(inp.visit_band[used], self.visit_aper_x[used], self.nb)
         seen = lo <= hi
         out[seen, 0], out[seen, 1] = lo[seen], hi[seen]
         return out

@@ -45,6 +45,15 @@ def normal_equations(key: np.ndarray, n_keys: int, design: np.ndarray, weights: 
     return normal, rhs
 
 
+def group_range(key: np.ndarray, values: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per-key lowest and highest value, (low, high) arrays of length n; +inf and -inf where empty."""
+    low = np.full(n, np.inf)
+    high = np.full(n, -np.inf)
+    np.minimum.at(low, key, values)
+    np.maximum.at(high, key, values)
+    return low, high
+
+
 def group_median(key: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
     """Per-key median (lower-middle element for even counts averaged with the upper one); NaN if empty."""
     out = np.full(n, np.nan)
