@@ -22,7 +22,8 @@ INSERT INTO exp_gray (
     alpha,
     secz,
     qe_sys,
-    aper_corr
+    aper_corr,
+    fit_cloud
 )
 SELECT
     run_id,
@@ -46,5 +47,6 @@ SELECT
     alpha,
     secz,
     qe_sys,
-    aper_corr
+    aper_corr,
+    fit_cloud
 FROM fit_exp_gray_frame

@@ -9,6 +9,8 @@ the flat-SED zero-points a few mmag (measured 4-8 mmag in g and r with them on).
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -180,3 +182,23 @@ def test_a_band_seen_only_on_cloudy_visits_still_gives_the_star_its_colour(surve
     slopes, full = outs[2].sed[star], fitted[2].sed[star]
     median_fill = np.median(fitted[2].sed, axis=0)
     assert np.sqrt(np.mean((slopes - full) ** 2)) < 0.2 * np.sqrt(np.mean((median_fill - full) ** 2))
+
+
+def test_cloud_terms_take_the_clouds_the_first_selection_let_in(survey, fitted):
+    """With ``cloud_term_threshold``, cycle 1 (the first with the atmosphere free; its photometric set is
+    cycle 0's, cut only at -0.25 mag) gives cloud terms to truth-cloudy visits only, each about its cloud
+    minus the threshold; no term outlives the fit (the final cycle has none) and the classification that
+    follows keeps every clear visit (0.74 without the terms, test above) and rejects every cloudy one."""
+    inp, truth = survey
+    outs = run_protocol(inp, dataclasses.replace(CONFIG, cloud_term_threshold=0.01))
+    term = outs[1].visit_cloud
+    taken = term < -0.001
+    assert taken.sum() >= 5, term
+    assert np.all(truth.cloud[taken] > 0.02), truth.cloud[taken]
+    assert np.all(np.abs(term[taken] + truth.cloud[taken] - 0.01) < 0.02), (term[taken], truth.cloud[taken])
+    assert np.all(outs[-1].visit_cloud == 0.0) and np.all(term <= 0.0)
+    flag = outs[-1].visit_flag
+    cloudy = truth.cloud > 0.02
+    assert np.all(flag[cloudy] != 0)
+    assert np.mean(flag[~cloudy] == 0) >= 0.95
+    assert max(_zp_rms(outs[-1], inp, truth, b) for b in range(3)) <= 0.002

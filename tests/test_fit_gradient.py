@@ -7,7 +7,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from fgcm_db.fit.chisq import Chisq, step_units
+from fgcm_db.fit.chisq import Chisq, minimize, step_units
 from fgcm_db.fit.params import ATM_CLASSES, pinned
 
 from fit_standin import AnalyticPassbands, synthetic_fit_data
@@ -96,3 +96,56 @@ def test_aperture_monotonic_penalty_value_and_gradient_match_central_differences
         assert abs(grad[k] - numeric) <= 1e-3 * abs(numeric) + 1e-9, (k, grad[k], numeric)
     q[layout.aper2] = [0.0, 0.0, -5.0][: layout.n_bands]
     assert penalised(q)[0] == pytest.approx(plain(q)[0], rel=1e-12)
+
+
+def test_cloud_terms_value_and_gradient_match_central_differences():
+    """The per-visit cloud terms: the penalty is lambda_v |c_v| on top of the chi-square, and the analytic
+    gradient of both agrees with central differences (on the cloud terms and, through the profiled
+    means, on the atmosphere they share observations with)."""
+    pb = AnalyticPassbands()
+    data, layout, p = synthetic_fit_data(pb)
+    n_visits = len(data.visit_night)
+    chisq = Chisq(data, pb, layout, pb.std, np.ones(layout.size + n_visits, dtype=bool), cloud_threshold=0.01)
+    assert chisq.size == layout.size + n_visits and len(chisq.cloud_penalty) == n_visits
+    assert np.all(chisq.cloud_penalty > 0)
+    q = np.concatenate([p, -np.abs(np.random.default_rng(5).normal(0, 0.03, n_visits))])
+    plain = Chisq(data, pb, layout, pb.std, np.ones(layout.size, dtype=bool))
+    m_cloud, _ = chisq.magnitudes(q)
+    m_plain, _ = plain.magnitudes(p)
+    assert np.allclose(m_cloud - m_plain, q[layout.size:][data.visit], rtol=0, atol=1e-12)
+    chi2_cloud = float(np.sum(data.weight * chisq.residuals(m_cloud) ** 2))
+    expected = (chi2_cloud + float(np.dot(chisq.cloud_penalty, -q[layout.size:]))) / chisq.dof
+    assert chisq(q)[0] == pytest.approx(expected, rel=1e-12)
+    _, grad = chisq(q)
+    for k in [*range(layout.size, layout.size + n_visits), *range(layout.atm(4).start, layout.atm(4).stop)]:
+        h = 1e-5 if k >= layout.size else 1e-4
+        up, dn = q.copy(), q.copy()
+        up[k] += h
+        dn[k] -= h
+        numeric = (chisq(up)[0] - chisq(dn)[0]) / (2 * h)
+        assert abs(grad[k] - numeric) <= 1e-3 * abs(numeric) + 1e-9, (k, grad[k], numeric)
+
+
+def test_cloud_term_takes_only_the_excess_of_a_cloud_over_the_threshold():
+    """Data that the model fits exactly except one visit 50 mmag fainter: with only the cloud terms free,
+    that visit's term is -(50 - 10) mmag (the soft threshold) and every other visit's stays 0."""
+    pb = AnalyticPassbands()
+    data, layout, p = synthetic_fit_data(pb)
+    n_visits = len(data.visit_night)
+    model = Chisq(data, pb, layout, pb.std, np.zeros(layout.size, dtype=bool))
+    m, _ = model.magnitudes(p)
+    star_truth = np.random.default_rng(8).normal(18.0, 1.0, data.n_groups)[data.group]
+    cloudy = 7
+    m_const = data.m_const - m + star_truth + np.where(data.visit == cloudy, 0.050, 0.0)
+    exact = dataclasses.replace(data, m_const=m_const)
+    free = np.concatenate([np.zeros(layout.size, dtype=bool), np.ones(n_visits, dtype=bool)])
+    chisq = Chisq(exact, pb, layout, pb.std, free, cloud_threshold=0.010)
+    q0 = np.concatenate([p, np.zeros(n_visits)])
+    classes = np.concatenate([layout.class_of(), np.full(n_visits, "visit_cloud", dtype=object)])
+    units, _ = step_units(chisq, q0, classes)
+    lower = np.concatenate([np.full(layout.size, -np.inf), np.full(n_visits, -2.0)])
+    upper = np.concatenate([np.full(layout.size, np.inf), np.zeros(n_visits)])
+    out = minimize(chisq, q0, lower, upper, units, max_iter=200, gtol=1e-10)
+    cloud = out.p[layout.size:]
+    assert cloud[cloudy] == pytest.approx(-0.040, abs=2e-4)
+    assert np.all(np.delete(cloud, cloudy) > -2e-4)

@@ -93,6 +93,11 @@ class FitConfig:
     use_repeatability_for_exp_gray_cuts: bool = False
     #: automatic variance cut: (median + n x 1.4826 MAD)^2 of the photometric visits' focal-plane rms.
     auto_var_cut_nsig: float = 4.0
+    #: per-visit cloud terms in the fit (fgcm_db.fit.chisq.Chisq, cloud_threshold), mag: a visit of the
+    #: photometric set whose stars are fainter than the model by more than this on average takes a gray
+    #: term for the excess, so a cloud the selection missed cannot pull its night's atmosphere by more
+    #: than this; 0 = none (the reference). See README, The FGCM fit.
+    cloud_term_threshold: float = 0.0
     #: the automatic cuts may only tighten from cycle to cycle (FGCM_LESSONS.md 1).
     cuts_only_tighten: bool = True
     #: stars for sigma_FGCM and repeatability: observation error below this, mag.
@@ -185,6 +190,7 @@ class FitConfig:
         need(self.step_unit_reference > 0, "step_unit_reference", "must be > 0")
         need(0.0 <= self.reserve_fraction < 1.0, "reserve_fraction", "must be in [0, 1)")
         need(self.sigma0_phot >= 0, "sigma0_phot", "must be >= 0")
+        need(self.cloud_term_threshold >= 0, "cloud_term_threshold", "must be >= 0 (0 = no cloud terms)")
         need(self.exp_gray_photometric_cut < 0, "exp_gray_photometric_cut", "must be negative")
         need(self.exp_gray_high_cut > 0, "exp_gray_high_cut", "must be positive")
         need(all(v < 0 for v in self.exp_gray_photometric_cut_per_band.values()),

@@ -109,6 +109,14 @@ class Chisq:
         added to the chi-square as sum (offset / width)^2; 0 = none. In bands where the stars' SED
         slopes span little (r), the data barely constrain the offsets and the prior keeps them from
         trading noise against the superstar.
+    cloud_threshold : mag; > 0 appends one cloud term per visit to the vector (after
+        ``layout.size``): a gray offset ``c_v <= 0`` added to the visit's magnitudes, with the penalty
+        ``lambda_v |c_v|``, ``lambda_v = 2 cloud_threshold W_v`` and ``W_v`` the visit's profiled weight
+        (half the curvature of chi2 in ``c_v``). A visit then takes a cloud term only where its mean
+        residual is fainter than the model by more than ``cloud_threshold``, and by that excess (a soft
+        threshold), so a cloudy visit still in the photometric set pulls the nightly atmosphere by at
+        most the threshold instead of by its whole cloud. Clouds only remove light: the atmosphere is
+        fitted to the bright envelope of a night's visits. 0 = no cloud terms (the reference).
 
     With ``data.aper_range`` and a free aperture correction, the chi-square also holds the penalty
     ``sum (max(0, dA/dx) / APER_MONOTONIC_WIDTH)^2`` over both ends of each band's range, dA/dx =
@@ -123,9 +131,16 @@ class Chisq:
     APER_MONOTONIC_WIDTH = 0.003
 
     def __init__(self, data: FitData, passbands: Passbands, layout: ParamLayout, std: StandardAtmosphere,
-                 free: np.ndarray, chromatic: bool = True, chromaticity_prior: float = 0.0):
+                 free: np.ndarray, chromatic: bool = True, chromaticity_prior: float = 0.0,
+                 cloud_threshold: float = 0.0):
         self.data, self.passbands, self.layout, self.std = data, passbands, layout, std
+        self.n_cloud = len(data.visit_night) if cloud_threshold > 0 else 0
+        #: entries of the vector: the layout's, then the per-visit cloud terms
+        self.size = layout.size + self.n_cloud
+        self.cloud = slice(layout.size, self.size)
         self.free = np.asarray(free, dtype=bool)
+        if len(self.free) != self.size:
+            raise ValueError(f"free has {len(self.free)} entries, the vector {self.size}")
         self.chromatic = chromatic
         self.prior = chromaticity_prior if (layout.n_detectors and chromatic) else 0.0
         self.dof = max(data.n_obs - int(self.free.sum()), 1)
@@ -135,6 +150,13 @@ class Chisq:
                           else np.where(np.isfinite(ends), ends, np.nan))
         self.n_evaluations = 0
         self.chrom_weight = data.chrom_weight(layout.n_filters, layout.n_detectors)
+        self.cloud_penalty = (2.0 * cloud_threshold * self._visit_curvature() if self.n_cloud
+                              else np.zeros(0))
+
+    def _visit_curvature(self) -> np.ndarray:
+        """sum_i w_i (1 - <1>_g)^2 per visit: the profiled weight of a gray offset of each visit, 1/mag^2."""
+        d = self.data
+        return self._grouped_curvature(None, self._group_blocks(d.visit, len(d.visit_night)))
 
     # -- forward model ---------------------------------------------------------------------
     def _integrals(self, p: np.ndarray, derivatives: bool):
@@ -170,6 +192,8 @@ class Chisq:
         m += term
         del term
         m += self._flat(p)
+        if self.n_cloud:
+            m += p[self.cloud][d.visit]
         if self.chromatic:
             m += chromatic_correction(d.sed_slope, i10_eff, d.i10_std)
         return m, (atm, pi, i0, i10, i10_eff)
@@ -219,8 +243,12 @@ class Chisq:
         wr2 = 2.0 * d.weight * r
         chi2 = float(np.dot(wr2, r)) / 2.0
         del r
-        grad = np.zeros(lay.size)
+        grad = np.zeros(self.size)
         s_visit = np.bincount(d.visit, wr2, minlength=len(d.visit_night))
+        if self.n_cloud:
+            # |c| = -c on the bounds [lower, 0]
+            chi2 -= float(np.dot(self.cloud_penalty, p[self.cloud]))
+            grad[self.cloud] = s_visit - self.cloud_penalty
         grad[lay.qe] = np.bincount(d.visit_wash, s_visit, minlength=lay.n_wash)
         grad[lay.qe_slope] = np.bincount(d.visit_wash, s_visit * d.visit_qe_dt, minlength=lay.n_wash)
         grad[lay.filt] = np.bincount(d.visit_filter, s_visit, minlength=lay.n_filters)
@@ -305,7 +333,7 @@ class Chisq:
         nights = self._group_blocks(compact_index(d.visit_night, lay.n_nights)[d.visit], lay.n_nights)
         m, (atm, pi, i0, i10, i10_eff) = self.magnitudes(p, derivatives=True)
         del m
-        h = np.zeros(lay.size)
+        h = np.zeros(self.size)
         c = self._chromatic_factor(i10_eff)
         del i10_eff
         mc_i0 = np.divide(MC, i0)
@@ -346,6 +374,8 @@ class Chisq:
         del c
         if d.flat_key is not None:
             h[lay.flat] = self._grouped_curvature(None, self._group_blocks(d.flat_key, lay.flat.stop - lay.flat.start))
+        if self.n_cloud:
+            h[self.cloud] = self._visit_curvature()
         return 2.0 * np.maximum(h, 0.0) / self.dof
 
     def _atmosphere_derivative(self, pi, var: int, mc_i0: np.ndarray, one_minus: np.ndarray,

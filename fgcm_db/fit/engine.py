@@ -39,7 +39,7 @@ from .gray import (
 )
 from .inputs import CycleInputs, FitState
 from .model import MC, aperture_curvature_feature, chromatic_correction
-from .params import ParamLayout, pinned, visit_atmosphere
+from .params import CLOUD_TERM_BOUND, ParamLayout, pinned, visit_atmosphere
 from .sed import default_rules, derive_coefficients, fill_median, sed_slopes
 from .sigma import repeatability_and_sigma_fgcm, sigma_cal
 from .stats import group_median, group_range, mad_outliers, weighted_mean
@@ -85,6 +85,7 @@ class CycleOutputs:
     visit_alpha: np.ndarray
     visit_qe: np.ndarray
     visit_aper: np.ndarray
+    visit_cloud: np.ndarray
     ccd_chrom: np.ndarray
     exp: ExpGray
     pair_visit: np.ndarray
@@ -535,27 +536,44 @@ class _Cycle:
             free[lay.chrom] = cfg.fit_ccd_chromaticity and cfg.chromatic_correction
             free[lay.flat] = True
         self.units = np.ones(lay.size)
+        self.visit_cloud = np.zeros(len(self.visit_night))
         self._model_cache = None  # free the all-observation model while the fit set is in memory
         data = self._data(sel) if sel.any() else None
+        # the per-visit cloud terms (Chisq, cloud_threshold) ride with the atmosphere
+        cloud = cfg.cloud_term_threshold if free[: 6 * lay.n_nights].any() else 0.0
+        p0, lower, upper, classes, free = self._with_cloud_terms(cloud, p0, free)
+        kwargs = dict(chromatic=cfg.chromatic_correction, chromaticity_prior=cfg.ccd_chromaticity_prior_nm,
+                      cloud_threshold=cloud)
+        units = np.ones(len(p0))
         if free.any():
-            probe = Chisq(data, inp.passbands, lay, inp.std, free, chromatic=cfg.chromatic_correction,
-                          chromaticity_prior=cfg.ccd_chromaticity_prior_nm)
-            units, touched = step_units(probe, p0, self.classes)
+            probe = Chisq(data, inp.passbands, lay, inp.std, free, **kwargs)
+            units, touched = step_units(probe, p0, classes)
             free &= touched
-            self.units = units
-        self.free = free
+            self.units = units[: lay.size]
+        self.free = free[: lay.size]
         if sel.any():
-            chisq = Chisq(data, inp.passbands, lay, inp.std, free, chromatic=cfg.chromatic_correction,
-                          chromaticity_prior=cfg.ccd_chromaticity_prior_nm)
+            chisq = Chisq(data, inp.passbands, lay, inp.std, free, **kwargs)
             n_free = int(free.sum())
             say(f"cycle {self.cycle}: fitting {n_free} parameters to {int(sel.sum())} observations "
                 f"of {len(np.unique(inp.obs_star[sel]))} stars")
-            outcome = minimize(chisq, p0, self.lower, self.upper, self.units,
+            outcome = minimize(chisq, p0, lower, upper, units,
                                0 if self.final else cfg.max_iter, cfg.fit_gradient_tolerance)
-            self.p_fit, self.chi2, self.n_eval, self.status = (outcome.p, outcome.chi2_per_dof,
+            self.p_fit, self.chi2, self.n_eval, self.status = (outcome.p[: lay.size], outcome.chi2_per_dof,
                                                                outcome.n_evaluations, outcome.status)
+            self.visit_cloud = outcome.p[lay.size:] if cloud else self.visit_cloud
         else:
-            self.p_fit, self.chi2, self.n_eval, self.status = p0, float("nan"), 0, "no photometric data"
+            self.p_fit, self.chi2, self.n_eval, self.status = p0[: lay.size], float("nan"), 0, "no photometric data"
+
+    def _with_cloud_terms(self, threshold: float, p0: np.ndarray, free: np.ndarray):
+        """(p0, lower, upper, classes, free) of the fit vector, extended by one cloud term per visit
+        (start 0, bounds [-CLOUD_TERM_BOUND, 0] mag) when ``threshold`` > 0."""
+        if threshold <= 0:
+            return p0, self.lower, self.upper, self.classes, free
+        n = len(self.visit_night)
+        return (np.concatenate([p0, np.zeros(n)]), np.concatenate([self.lower, np.full(n, -CLOUD_TERM_BOUND)]),
+                np.concatenate([self.upper, np.zeros(n)]),
+                np.concatenate([self.classes, np.full(n, "visit_cloud", dtype=object)]),
+                np.concatenate([free, np.ones(n, dtype=bool)]))
 
     def _free_filters(self) -> np.ndarray:
         """Filter offsets are free only for the non-standard filters of a band (the first is standard)."""
@@ -1033,7 +1051,8 @@ class _Cycle:
             night_n_visits=np.bincount(self.visit_night, minlength=lay.n_nights), night_n_phot=n_phot_night,
             wash_start=self.wash_start, visit_night=self.visit_night, visit_epoch=self.visit_epoch,
             visit_flag=self.post_flag, visit_pwv=np.exp(atm.ln_pwv), visit_o3=atm.o3, visit_tau=np.exp(atm.ln_tau),
-            visit_alpha=atm.alpha, visit_qe=self.visit_qe, visit_aper=self.visit_aper, ccd_chrom=self.ccd_chrom,
+            visit_alpha=atm.alpha, visit_qe=self.visit_qe, visit_aper=self.visit_aper, visit_cloud=self.visit_cloud,
+            ccd_chrom=self.ccd_chrom,
             exp=self.exp, pair_visit=self.pair_visit, pair_detector=self.pair_detector, ccd=self.ccd,
             superstar_applied=self.superstar_at_start, superstar_err=self.superstar_err.reshape(self.superstar.shape),
             superstar_n=self.superstar_n.reshape(self.superstar.shape),

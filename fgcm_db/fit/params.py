@@ -45,6 +45,8 @@ APER_CURVATURE_BOUNDS = (-50.0, 50.0)
 CHROMATICITY_BOUNDS = (-5.0, 5.0)
 SUPERSTAR_BOUNDS = (-0.5, 0.5)
 FILTER_OFFSET_BOUNDS = (-100.0, 100.0)
+#: deepest per-visit cloud term of the fit (Chisq cloud_threshold), mag
+CLOUD_TERM_BOUND = 2.0
 
 
 @dataclasses.dataclass(frozen=True)

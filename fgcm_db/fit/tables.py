@@ -156,6 +156,7 @@ def _visits(key: dict, inp: CycleInputs, out: CycleOutputs) -> dict:
         "n_good_ccds": e.n_good_ccds.astype(np.int32), "n_good_stars": e.n_good_stars.astype(np.int32),
         "pmb": inp.visit_pmb, "pwv": out.visit_pwv, "o3": out.visit_o3, "tau": out.visit_tau,
         "alpha": out.visit_alpha, "secz": inp.visit_secz, "qe_sys": out.visit_qe, "aper_corr": out.visit_aper,
+        "fit_cloud": out.visit_cloud,
     }
 
 
