@@ -74,8 +74,10 @@ class FitConfig:
     exp_var_gray_photometric_cut: float = 0.0025
     exp_var_gray_photometric_cut_per_band: dict[str, float] = dataclasses.field(default_factory=dict)
     #: gray term of photometric visits' zero-points: "exposure" (the visit's exposure gray on every
-    #: detector; FGCM_ALGORITHM.md 15.7) or "detector" (each detector's own gray, as the reference).
-    photometric_zeropoint_gray: str = "exposure"
+    #: detector; FGCM_ALGORITHM.md 15.7), "detector" (each detector's own gray, as the reference), or
+    #: "blend", the default (the exposure gray plus each good detector's departure from it, shrunk by
+    #: var / (var + err^2): the best linear predictor, fgcm_db.fit.zeropoints.compose; README, The FGCM fit).
+    photometric_zeropoint_gray: str = "blend"
     #: the exposure gray that photometric visits (with "exposure" above) and recovered detectors take:
     #: a polynomial of this order in the detector centres' focal-plane position, fitted per visit to its
     #: good detector grays where it beats a constant (fgcm_db.fit.surface); 0 = one constant per visit
@@ -205,8 +207,8 @@ class FitConfig:
              "sigma_cal_fit_percentile", "must be [low, high] within 0..1")
         need(list(self.wash_mjds) == sorted(self.wash_mjds), "wash_mjds", "must be sorted")
         need(list(self.epoch_mjds) == sorted(self.epoch_mjds), "epoch_mjds", "must be sorted")
-        need(self.photometric_zeropoint_gray in ("exposure", "detector"), "photometric_zeropoint_gray",
-             "must be 'exposure' or 'detector'")
+        need(self.photometric_zeropoint_gray in ("exposure", "detector", "blend"), "photometric_zeropoint_gray",
+             "must be 'exposure', 'detector' or 'blend'")
         need(0 <= self.exposure_gray_surface_order <= 3, "exposure_gray_surface_order", "must be 0..3")
         need(self.superstar_iterations >= 1, "superstar_iterations", "must be >= 1")
         need(0 <= self.superstar_sub_ccd_order <= 4, "superstar_sub_ccd_order", "must be 0..4")

@@ -1013,7 +1013,8 @@ class _Cycle:
             full(self.ccd.gray), full(self.ccd.err), full(self.ccd.good, False), full(self.ccd.tilings),
             full(self.ccd.delta_chrom), exp.gray, exp.err, exp.rms, exp.n_good_ccds, exp_til, recover_ok,
             self.sigma_fgcm[vb], self.sigma_cal[vb], cfg.min_ccd_per_exp,
-            cfg.photometric_zeropoint_gray == "exposure", surface, surface_err)
+            cfg.photometric_zeropoint_gray != "detector", surface, surface_err,
+            vb if cfg.photometric_zeropoint_gray == "blend" else None)
 
     def _per_detector(self, values: np.ndarray, fill=np.nan) -> np.ndarray:
         """(n_visits, n_detectors) array from per-pair values, ``fill`` where a detector had no stars."""

@@ -7,11 +7,13 @@ Visits of nights without an atmosphere fit (flag 8) are calibrated the same way:
 computes them only where the detector has its own good gray, but the exposure gray of a visit with
 enough good detectors and a small focal-plane rms holds the standard atmosphere's error as well as it
 holds a cloud's, so a detector with too few stars there is recovered like one on a fitted night.
-FGCM_ALGORITHM.md 15.7 notes that the reference adds the detector gray even on photometric visits; by
-default (``photometric_zeropoint_gray = "exposure"``) a photometric visit's detectors take the
-exposure gray instead: there the model already describes each detector (superstar, chromaticity), and
+FGCM_ALGORITHM.md 15.7 notes that the reference adds the detector gray even on photometric visits, where
 a detector gray from its ~10-20 stars adds 2-3 mmag of noise that the exposure gray (hundreds of
-stars) does not. ``photometric`` is reported separately from the flag bits.
+stars) does not. Here (``photometric_zeropoint_gray``) a photometric visit's detectors take the
+exposure gray ("exposure"), or by default ("blend") the exposure gray plus each good detector's
+departure from it shrunk by ``var / (var + err^2)``, the best linear predictor of the detector's own
+gray given the band's spread of true departures (:func:`detector_departure_variance`).
+``photometric`` is reported separately from the flag bits.
 """
 
 from __future__ import annotations
@@ -57,7 +59,7 @@ def compose(base_flag: np.ndarray, i0: np.ndarray, i10: np.ndarray, static: np.n
             exp_n_good_ccds: np.ndarray, exp_tilings: np.ndarray, recover_ok: np.ndarray,
             sigma_fgcm: np.ndarray, sigma_cal: np.ndarray, min_ccd_per_exp: int,
             exposure_gray_when_photometric: bool = True, exp_surface: np.ndarray | None = None,
-            exp_surface_err: np.ndarray | None = None) -> ZeroPoints:
+            exp_surface_err: np.ndarray | None = None, blend_bands: np.ndarray | None = None) -> ZeroPoints:
     """Zero-points from their components.
 
     Parameters
@@ -68,7 +70,12 @@ def compose(base_flag: np.ndarray, i0: np.ndarray, i10: np.ndarray, static: np.n
     the visit's band, mag. exposure_gray_when_photometric : photometric visits use the exposure gray
     (and its error) on every detector. exp_surface, exp_surface_err : (V, D) the exposure gray as a
     focal-plane surface at each detector centre and its error (fgcm_db.fit.surface), mag; where NaN
-    (or not given), the constant exposure gray.
+    (or not given), the constant exposure gray. blend_bands : (V,) band index of each visit, with
+    ``exposure_gray_when_photometric``: a photometric visit's good detector takes the exposure gray plus
+    ``k (ccd_gray - exposure gray)``, ``k = var / (var + ccd_err^2)``, with ``var`` the variance of the
+    detectors' true departures from the exposure gray in the visit's band
+    (:func:`detector_departure_variance`): the best linear predictor of its own gray, error^2
+    ``exposure err^2 + k ccd_err^2``. None: the exposure gray alone.
     """
     nd = i0.shape[1]
     level = np.repeat(exp_gray[:, None], nd, axis=1)
@@ -87,8 +94,18 @@ def compose(base_flag: np.ndarray, i0: np.ndarray, i10: np.ndarray, static: np.n
     tilings = np.where(ccd_good, ccd_tilings, np.where(recover, exp_tilings[:, None], np.nan))
     if exposure_gray_when_photometric:
         phot = ((base_flag & (F.ZP_PHOTOMETRIC_FIT | F.ZP_PHOTOMETRIC_NOTFIT)) != 0) & np.isfinite(exp_gray)
-        gray = np.where(phot[:, None], level, gray)
-        gray_var = np.where(phot[:, None], level_err ** 2, gray_var)
+        phot_gray, phot_var = level, level_err ** 2
+        if blend_bands is not None:
+            n_bands = int(blend_bands.max()) + 1 if len(blend_bands) else 0
+            detector_var = detector_departure_variance(phot, blend_bands, n_bands, ccd_gray, ccd_err, ccd_good,
+                                                       level)[blend_bands]
+            with np.errstate(invalid="ignore", divide="ignore"):
+                k = np.where(ccd_good, detector_var[:, None] / (detector_var[:, None] + ccd_err ** 2), 0.0)
+            k = np.nan_to_num(k)
+            phot_gray = level + k * np.where(ccd_good, ccd_gray - level, 0.0)
+            phot_var = phot_var + k * np.where(ccd_good, ccd_err ** 2, 0.0)
+        gray = np.where(phot[:, None], phot_gray, gray)
+        gray_var = np.where(phot[:, None], phot_var, gray_var)
         tilings = np.where(phot[:, None], exp_tilings[:, None], tilings)
     computable = (flag & (F.ZP_PHOTOMETRIC_FIT | F.ZP_PHOTOMETRIC_NOTFIT | F.ZP_NONPHOTOMETRIC_FIT_NIGHT)) != 0
     nofit = (flag & F.ZP_NOFIT_NIGHT) != 0
@@ -104,3 +121,26 @@ def compose(base_flag: np.ndarray, i0: np.ndarray, i10: np.ndarray, static: np.n
     return ZeroPoints(flag, zp, zp_err, i0, i10, np.where(valid, gray, np.nan), np.where(valid, gray_var, np.nan),
                       np.where(valid, tilings, np.nan), np.repeat(fp_gray[:, None], nd, axis=1),
                       np.repeat(fp_var[:, None], nd, axis=1), ccd_delta_chrom)
+
+
+def detector_departure_variance(photometric: np.ndarray, visit_band: np.ndarray, n_bands: int,
+                                ccd_gray: np.ndarray, ccd_err: np.ndarray, ccd_good: np.ndarray,
+                                level: np.ndarray) -> np.ndarray:
+    """Per band, the variance of good detectors' true departures from their visit's exposure gray on
+    photometric visits, mag^2: the variance of ``ccd_gray - level`` less the mean ``ccd_err^2`` (its
+    measurement part), floored at 0 (an empirical-Bayes prior width).
+
+    Parameters
+    ----------
+    photometric : (V,) bool. visit_band : (V,). ccd_gray, ccd_err, ccd_good : (V, D) detector grays.
+    level : (V, D) the exposure gray at each detector (constant or surface), mag.
+    """
+    use = photometric[:, None] & ccd_good & np.isfinite(ccd_gray) & np.isfinite(level) & (ccd_err > 0)
+    band = np.broadcast_to(visit_band[:, None], use.shape)[use]
+    d = (ccd_gray - level)[use]
+    n = np.bincount(band, minlength=n_bands)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.bincount(band, d, minlength=n_bands) / n
+        var = np.bincount(band, d * d, minlength=n_bands) / n - mean ** 2
+        noise = np.bincount(band, ccd_err[use] ** 2, minlength=n_bands) / n
+    return np.where(n >= 2, np.maximum(var - noise, 0.0), 0.0)
