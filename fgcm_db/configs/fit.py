@@ -78,7 +78,7 @@ class FitConfig:
     #: "blend", the default (the exposure gray plus each good detector's departure from it, shrunk by
     #: var / (var + err^2): the best linear predictor, fgcm_db.fit.zeropoints.compose; README, The FGCM fit).
     photometric_zeropoint_gray: str = "blend"
-    #: the exposure gray that photometric visits (with "exposure" above) and recovered detectors take:
+    #: the exposure gray that photometric visits (with "exposure" or "blend" above) and recovered detectors take:
     #: a polynomial of this order in the detector centres' focal-plane position, fitted per visit to its
     #: good detector grays where it beats a constant (fgcm_db.fit.surface); 0 = one constant per visit
     #: (the reference, and the default: see README, The FGCM fit, for what 1 gives and costs).

@@ -150,13 +150,11 @@ class Chisq:
                           else np.where(np.isfinite(ends), ends, np.nan))
         self.n_evaluations = 0
         self.chrom_weight = data.chrom_weight(layout.n_filters, layout.n_detectors)
-        self.cloud_penalty = (2.0 * cloud_threshold * self._visit_curvature() if self.n_cloud
-                              else np.zeros(0))
-
-    def _visit_curvature(self) -> np.ndarray:
-        """sum_i w_i (1 - <1>_g)^2 per visit: the profiled weight of a gray offset of each visit, 1/mag^2."""
-        d = self.data
-        return self._grouped_curvature(None, self._group_blocks(d.visit, len(d.visit_night)))
+        #: per visit, sum_i w_i (1 - <1>_g)^2: the profiled weight of a gray offset of the visit, 1/mag^2
+        #: (half the chi-square's curvature in its cloud term)
+        self.visit_weight = (self._grouped_curvature(None, self._group_blocks(data.visit, len(data.visit_night)))
+                             if self.n_cloud else np.zeros(0))
+        self.cloud_penalty = 2.0 * cloud_threshold * self.visit_weight
 
     # -- forward model ---------------------------------------------------------------------
     def _integrals(self, p: np.ndarray, derivatives: bool):
@@ -374,8 +372,7 @@ class Chisq:
         del c
         if d.flat_key is not None:
             h[lay.flat] = self._grouped_curvature(None, self._group_blocks(d.flat_key, lay.flat.stop - lay.flat.start))
-        if self.n_cloud:
-            h[self.cloud] = self._visit_curvature()
+        h[self.cloud] = self.visit_weight
         return 2.0 * np.maximum(h, 0.0) / self.dof
 
     def _atmosphere_derivative(self, pi, var: int, mc_i0: np.ndarray, one_minus: np.ndarray,

@@ -560,7 +560,8 @@ class _Cycle:
                                0 if self.final else cfg.max_iter, cfg.fit_gradient_tolerance)
             self.p_fit, self.chi2, self.n_eval, self.status = (outcome.p[: lay.size], outcome.chi2_per_dof,
                                                                outcome.n_evaluations, outcome.status)
-            self.visit_cloud = outcome.p[lay.size:] if cloud else self.visit_cloud
+            if cloud:
+                self.visit_cloud = outcome.p[lay.size:].copy()
         else:
             self.p_fit, self.chi2, self.n_eval, self.status = p0[: lay.size], float("nan"), 0, "no photometric data"
 
