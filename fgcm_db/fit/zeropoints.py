@@ -24,6 +24,7 @@ import numpy as np
 
 from . import flags as F
 from .model import MC
+from .stats import weighted_mean
 
 
 @dataclasses.dataclass
@@ -137,10 +138,7 @@ def detector_departure_variance(photometric: np.ndarray, visit_band: np.ndarray,
     """
     use = photometric[:, None] & ccd_good & np.isfinite(ccd_gray) & np.isfinite(level) & (ccd_err > 0)
     band = np.broadcast_to(visit_band[:, None], use.shape)[use]
-    d = (ccd_gray - level)[use]
-    n = np.bincount(band, minlength=n_bands)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.bincount(band, d, minlength=n_bands) / n
-        var = np.bincount(band, d * d, minlength=n_bands) / n - mean ** 2
-        noise = np.bincount(band, ccd_err[use] ** 2, minlength=n_bands) / n
-    return np.where(n >= 2, np.maximum(var - noise, 0.0), 0.0)
+    ones = np.ones(int(use.sum()))
+    _, _, rms, n = weighted_mean(band, (ccd_gray - level)[use], ones, n_bands)
+    noise, _, _, _ = weighted_mean(band, ccd_err[use] ** 2, ones, n_bands)
+    return np.where(n >= 2, np.maximum(rms ** 2 - noise, 0.0), 0.0)
