@@ -3,6 +3,8 @@ statistics, SED slopes and the configuration."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 
@@ -12,7 +14,9 @@ from fgcm_db.fit import flags as F
 from fgcm_db.fit.gray import (CcdGray, ExpGray, auto_cuts, auto_var_cut, calibratable_nights, ccd_gray, exp_gray,
                               night_gray_offset, select_exposures)
 from fgcm_db.fit.model import aperture_curvature_feature
-from fgcm_db.fit.params import ParamLayout, StandardAtmosphere, pinned, pinned_gradient, visit_atmosphere
+from fgcm_db.fit.engine import bounds_line
+from fgcm_db.fit.params import (ParamLayout, StandardAtmosphere, at_bound, nights_at_bound, pinned, pinned_gradient,
+                                 visit_atmosphere)
 from fgcm_db.fit.sed import boundary_term, default_rules, fill_median
 from fgcm_db.fit.stats import gaussian_fit, group_median, group_range, mad_outliers
 from fgcm_db.fit.superstar import superstar_chromaticity_update
@@ -163,6 +167,35 @@ def test_visit_atmosphere_is_clipped_to_the_table_and_says_where():
     atm = visit_atmosphere(p, lay, std, np.array([0, 0]), np.array([0.0, 0.5]))
     assert atm.ln_pwv[0] == pytest.approx(np.log(2.0)) and atm.ln_pwv[1] == pytest.approx(np.log(4.0))
     assert list(atm.pwv_free) == [True, False]
+
+
+def test_nightly_parameters_on_a_bound_are_named_per_class_and_only_when_free():
+    """Ozone at its upper bound on two nights (one of them fixed, so not counted), ln PWV at its lower
+    bound on one, alpha 1e-3 inside its bound (not on it)."""
+    std = StandardAtmosphere(2.0, 280.0, 0.05, 1.0, 620.0, (np.log(0.1), np.log(4.0)), (200.0, 400.0),
+                             (np.log(0.002), np.log(0.5)))
+    lay = ParamLayout(n_nights=3, n_wash=1, n_filters=1, n_bands=1)
+    p = lay.standard_vector(std)
+    lo, hi = lay.bounds(std)
+    free = np.zeros(lay.size, dtype=bool)
+    free[: 6 * 3] = True
+    p[lay.atm(0)] = [400.0, 300.0, 400.0]
+    free[lay.atm(0).start + 2] = False
+    p[lay.atm(2)] = [np.log(2.0), np.log(0.1), np.log(2.0)]
+    p[lay.atm(1)] = [hi[lay.atm(1)][0] - 1e-3, 1.0, 1.0]
+    assert list(at_bound(p[lay.atm(0)], lo[lay.atm(0)], hi[lay.atm(0)], free[lay.atm(0)])) == [True, False, False]
+    nights = np.array([60001, 60002, 60003])
+    on = nights_at_bound(lay, p, lo, hi, free, nights)
+    assert list(on["o3"][0]) == [60001] and on["o3"][1] == 2
+    assert list(on["ln_pwv_intercept"][0]) == [60002] and on["ln_pwv_intercept"][1] == 3
+    assert all(len(on[k][0]) == 0 for k in ("alpha", "ln_pwv_slope", "ln_tau_intercept", "ln_tau_slope"))
+    out = SimpleNamespace(layout=lay, lower=lo, upper=hi, free=free, cycle=2,
+                          state=SimpleNamespace(p=p, night_ids=nights))
+    line = bounds_line(out)
+    assert "o3 on 1 of 2 nights (60001)" in line and "ln_pwv_intercept on 1 of 3 nights (60002)" in line
+    assert "alpha" not in line
+    out.free = np.zeros(lay.size, dtype=bool)  # a cycle without a fit names nothing
+    assert bounds_line(out) is None
 
 
 def test_group_statistics_and_clipping():

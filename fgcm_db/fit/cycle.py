@@ -21,7 +21,7 @@ from ..db import Database
 from ..errors import FgcmDbError
 from ..progress import say, status
 from .data import fetch, load_inputs
-from .engine import CycleOutputs, run_cycle, summary_line
+from .engine import CycleOutputs, bounds_line, run_cycle, summary_line
 from .inputs import CycleInputs, FitState
 from .tables import delete_stale, load_state, write_cycle
 
@@ -80,6 +80,9 @@ def fit_cycle(db: Database, config: Config, run_id: int, cycle: int, previous: C
     out = run_cycle(inputs, cfg, cycle, prev_state, final)
     write_cycle(db, run_id, inputs, out)
     say(summary_line(out, inputs) + f" [{time.perf_counter() - t0:.1f} s]")
+    bounds = bounds_line(out)
+    if bounds:
+        log.warning(bounds)
     bands = inputs.bands
     return CycleResult(
         cycle=cycle, run_id=run_id, final=final,

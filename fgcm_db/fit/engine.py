@@ -39,7 +39,7 @@ from .gray import (
 )
 from .inputs import CycleInputs, FitState
 from .model import MC, aperture_curvature_feature, chromatic_correction
-from .params import CLOUD_TERM_BOUND, ParamLayout, pinned, visit_atmosphere
+from .params import CLOUD_TERM_BOUND, ParamLayout, nights_at_bound, pinned, visit_atmosphere
 from .sed import default_rules, derive_coefficients, fill_median, sed_slopes
 from .sigma import repeatability_and_sigma_fgcm, sigma_cal
 from .stats import group_median, group_range, mad_outliers, weighted_mean
@@ -1072,6 +1072,25 @@ def _centred(values: np.ndarray, key: np.ndarray, w: np.ndarray, sw: np.ndarray)
     """``values`` minus the ``w``-weighted mean of their ``key`` group (``sw`` the groups' weight sums)."""
     with np.errstate(invalid="ignore", divide="ignore"):
         return values - (np.bincount(key, w * values, minlength=len(sw)) / sw)[key]
+
+
+def _first_ids(ids: np.ndarray, shown: int = 6) -> str:
+    """'a, b, c' for a few ids, '+ N more' beyond ``shown``."""
+    text = ", ".join(str(int(i)) for i in ids[:shown])
+    return text + (f" + {len(ids) - shown} more" if len(ids) > shown else "")
+
+
+def bounds_line(out: CycleOutputs) -> str | None:
+    """One warning line naming the nightly atmosphere parameters that ended on a bound in this cycle's
+    fit (FGCM_LESSONS.md 5: the data did not constrain them, e.g. ozone or PWV without the bands that
+    see them), or None when none did. The same entries have ``fit_params.at_bound``."""
+    on = nights_at_bound(out.layout, out.state.p, out.lower, out.upper, out.free, out.state.night_ids)
+    parts = [f"{name} on {len(nights)} of {n_free} nights ({_first_ids(nights)})"
+             for name, (nights, n_free) in on.items() if len(nights)]
+    if not parts:
+        return None
+    return (f"cycle {out.cycle}: nightly atmosphere on a bound, poorly constrained by the data "
+            f"(fit_params.at_bound): " + "; ".join(parts))
 
 
 def summary_line(out: CycleOutputs, inp: CycleInputs) -> str:

@@ -204,6 +204,30 @@ def visit_atmosphere(p: np.ndarray, layout: ParamLayout, std: StandardAtmosphere
     )
 
 
+#: distance from a bound within which a free parameter counts as sitting on it (parameter units)
+AT_BOUND_TOLERANCE = 1e-6
+
+
+def at_bound(value, lower, upper, free):
+    """True where a free parameter ended within AT_BOUND_TOLERANCE of its lower or upper bound
+    (the data did not pin it: FGCM_LESSONS.md 5); arrays or scalars, one shape."""
+    value = np.asarray(value, dtype=np.float64)
+    near = (np.abs(value - lower) < AT_BOUND_TOLERANCE) | (np.abs(value - upper) < AT_BOUND_TOLERANCE)
+    return np.asarray(free, dtype=bool) & near
+
+
+def nights_at_bound(layout: ParamLayout, p: np.ndarray, lower: np.ndarray, upper: np.ndarray,
+                    free: np.ndarray, night_ids: np.ndarray) -> dict[str, tuple[np.ndarray, int]]:
+    """Per nightly atmosphere class (ATM_CLASSES), the night ids whose free value sits on a bound and
+    the number of nights for which that class was free."""
+    out = {}
+    for k, name in enumerate(ATM_CLASSES):
+        sl = layout.atm(k)
+        on = at_bound(p[sl], lower[sl], upper[sl], free[sl])
+        out[name] = (np.asarray(night_ids)[on], int(np.count_nonzero(free[sl])))
+    return out
+
+
 def pinned(u: np.ndarray, weight: np.ndarray) -> np.ndarray:
     """Values (rows, detectors) from the free values ``u``: u minus its ``weight``-ed mean per row
     (weights = observations per detector), so the focal-plane mean is zero."""

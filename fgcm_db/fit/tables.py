@@ -14,7 +14,7 @@ import pyarrow as pa
 from .data import fetch
 from .engine import CycleOutputs
 from .inputs import CycleInputs, FitState
-from .params import ATM_CLASSES, ParamLayout
+from .params import ATM_CLASSES, ParamLayout, at_bound
 from .subccd import remove_centre
 
 TABLES = ("fit_params", "night_atmosphere", "exp_gray", "ccd_gray", "superstar", "star_mags", "star_flags",
@@ -82,7 +82,7 @@ def _params(inp: CycleInputs, out: CycleOutputs) -> dict:
 
     def add(param, value, night=None, wash=None, band=None, filt=None, det=None, lo=np.nan, hi=np.nan,
             free=False, unit=np.nan, pivot=np.nan):
-        at = bool(free and (abs(value - lo) < 1e-6 or abs(value - hi) < 1e-6))
+        at = bool(at_bound(value, lo, hi, free))
         for k, v in zip(rows, (param, night, wash, band, filt, det, value, lo, hi, free, at, unit, pivot)):
             rows[k].append(v)
 
