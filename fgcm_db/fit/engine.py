@@ -42,7 +42,7 @@ from .model import MC, aperture_curvature_feature, chromatic_correction
 from .params import CLOUD_TERM_BOUND, ParamLayout, nights_at_bound, pinned, visit_atmosphere
 from .sed import default_rules, derive_coefficients, fill_median, sed_slopes
 from .sigma import repeatability_and_sigma_fgcm, sigma_cal
-from .stats import group_median, group_range, mad_outliers, weighted_mean
+from .stats import group_median, group_range, mad_outliers, normal_equations, weighted_mean
 from .superstar import superstar_chromaticity_update, superstar_update
 from .surface import gray_surface
 from .variability import variable_stars
@@ -710,12 +710,12 @@ class _Cycle:
         del idx
         v = compact_index(self.pair_visit, nv)[p]
         del p
-        wdx = w * dx
-        sxx, sxy, sxe = (np.bincount(v, wdx * b, minlength=nv) for b in (dx, dy, de))
-        del wdx, dx
-        wdy = w * dy
-        syy, sye = (np.bincount(v, wdy * b, minlength=nv) for b in (dy, de))
-        del wdy, dy, de, w
+        design = np.column_stack([dx, dy])
+        del dx, dy
+        normal, rhs = normal_equations(v, nv, design, w, de)
+        del design, de, w
+        sxx, sxy, syy = normal[:, 0, 0], normal[:, 0, 1], normal[:, 1, 1]
+        sxe, sye = rhs[:, 0], rhs[:, 1]
         det = sxx * syy - sxy * sxy
         ok = (np.bincount(v, minlength=nv) >= GRADIENT_MIN_STARS) & (det > 1e-12 * np.maximum(sxx * syy, 1e-300))
         with np.errstate(invalid="ignore", divide="ignore"):
